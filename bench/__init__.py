@@ -1,0 +1,1 @@
+"""Benchmarks: each module writes its JSON result under bench/results/."""
