@@ -33,6 +33,7 @@ class ExecutionContext:
     """Everything an executor may use besides the request itself."""
 
     s3: Any  # a boto3 S3 client bound to the embedded AWS
+    client: Callable[[str], Any]  # any other boto3 client bound to the embedded AWS, by service name
     workdir: Path  # a fresh folder for this job
     repo_root: Path  # where glue/, training/ and monitoring/ live
     faults: Any  # mlops_local.faults.FaultPlan: what to break in this job, if anything
