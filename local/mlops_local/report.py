@@ -1,0 +1,358 @@
+"""The run report: ``report.json`` for machines and ``report.html`` (with pictures) for people.
+
+Pictures are drawn with matplotlib into PNGs embedded in the page, so the report is one file that
+opens anywhere, offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen: render to memory only
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+TAKEN = "#2b8a3e"
+NOT_TAKEN = "#adb5bd"
+FAILED = "#c92a2a"
+
+
+# --- state machine graph -------------------------------------------------------------------------
+
+
+def state_transitions(definition: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every state's possible next states (Next, Default, Choices, Catch), nested states flattened."""
+    edges: dict[str, list[str]] = {}
+    for name, state in definition.get("States", {}).items():
+        targets: list[str] = []
+        if "Next" in state:
+            targets.append(state["Next"])
+        if "Default" in state:
+            targets.append(state["Default"])
+        targets += [choice["Next"] for choice in state.get("Choices", []) if "Next" in choice]
+        targets += [catcher["Next"] for catcher in state.get("Catch", []) if "Next" in catcher]
+        edges[name] = list(dict.fromkeys(targets))
+    return edges
+
+
+def layer_states(definition: Mapping[str, Any]) -> dict[str, int]:
+    """Depth of each state by breadth-first search from ``StartAt`` (unreachable states last)."""
+    edges = state_transitions(definition)
+    start = definition.get("StartAt")
+    depth: dict[str, int] = {}
+    if start in edges:
+        depth[start] = 0
+        queue = deque([start])
+        while queue:
+            current = queue.popleft()
+            for target in edges.get(current, []):
+                if target in edges and target not in depth:
+                    depth[target] = depth[current] + 1
+                    queue.append(target)
+    last = max(depth.values(), default=0) + 1
+    for name in edges:
+        depth.setdefault(name, last)
+    return depth
+
+
+def draw_state_machine(
+    definition: Mapping[str, Any], visited: Sequence[str], failed_state: str | None = None
+) -> Figure:
+    """The state machine as a layered graph with the path an execution took highlighted."""
+    edges = state_transitions(definition)
+    depth = layer_states(definition)
+    rows: dict[int, list[str]] = {}
+    for name, level in sorted(depth.items(), key=lambda item: (item[1], item[0])):
+        rows.setdefault(level, []).append(name)
+    position: dict[str, tuple[float, float]] = {}
+    for level, names in rows.items():
+        for index, name in enumerate(names):
+            position[name] = (index - (len(names) - 1) / 2, -level)
+    width = max(len(names) for names in rows.values()) if rows else 1
+    figure, axes = plt.subplots(figsize=(max(8, width * 2.6), max(4, len(rows) * 0.75)))
+    taken_pairs = set(itertools.pairwise(visited))
+    for source, targets in edges.items():
+        for target in targets:
+            if target not in position:
+                continue
+            on_path = (source, target) in taken_pairs
+            (x0, y0), (x1, y1) = position[source], position[target]
+            axes.annotate(
+                "",
+                xy=(x1, y1 + 0.18),
+                xytext=(x0, y0 - 0.18),
+                arrowprops={
+                    "arrowstyle": "->",
+                    "color": TAKEN if on_path else NOT_TAKEN,
+                    "lw": 2.2 if on_path else 0.7,
+                    "alpha": 1.0 if on_path else 0.6,
+                },
+            )
+    visited_set = set(visited)
+    for name, (x, y) in position.items():
+        colour = FAILED if name == failed_state else TAKEN if name in visited_set else NOT_TAKEN
+        axes.text(
+            x,
+            y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if name in visited_set else "black",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": colour, "edgecolor": "none"},
+        )
+    axes.set_xlim(-width / 2 - 0.8, width / 2 + 0.8)
+    axes.set_ylim(-len(rows) - 0.2, 0.8)
+    axes.axis("off")
+    axes.set_title("Training pipeline: the path this execution took (green)")
+    figure.tight_layout()
+    return figure
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+
+def draw_training_curves(history: Sequence[Mapping[str, float]]) -> Figure:
+    """Loss and validation accuracy / macro F1 per epoch."""
+    epochs = [int(row.get("epoch", index + 1)) for index, row in enumerate(history)]
+    figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for key, label in (("train_loss", "train loss"), ("validation_loss", "validation loss")):
+        values = [row.get(key) for row in history]
+        if any(value is not None for value in values):
+            loss_axes.plot(epochs, values, marker="o", label=label)
+    loss_axes.set_xlabel("epoch")
+    loss_axes.set_title("loss")
+    loss_axes.legend()
+    for key, label in (
+        ("validation_accuracy", "accuracy"),
+        ("validation_macro_f1", "macro F1"),
+        ("validation_min_defect_recall", "min defect recall"),
+    ):
+        values = [row.get(key) for row in history]
+        if any(value is not None for value in values):
+            score_axes.plot(epochs, values, marker="o", label=label)
+    score_axes.set_ylim(0, 1.02)
+    score_axes.set_xlabel("epoch")
+    score_axes.set_title("validation")
+    score_axes.legend(loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def draw_confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> Figure:
+    """A confusion matrix with counts in the cells (rows: true label, columns: predicted)."""
+    figure, axes = plt.subplots(figsize=(4.2, 3.8))
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=30)
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    peak = max((max(row) for row in matrix), default=0)
+    for row_index, row in enumerate(matrix):
+        for column_index, count in enumerate(row):
+            axes.text(
+                column_index,
+                row_index,
+                str(count),
+                ha="center",
+                va="center",
+                color="white" if peak and count > peak / 2 else "black",
+            )
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def draw_tuning_trials(trials: Sequence[Mapping[str, Any]], objective_name: str) -> Figure:
+    """The tuning objective of every trial in start order; the best one marked."""
+    figure, axes = plt.subplots(figsize=(6, 3))
+    values = [trial.get("objective") for trial in trials]
+    xs = list(range(1, len(trials) + 1))
+    colours = [NOT_TAKEN if trial.get("status") != "Completed" else "#1971c2" for trial in trials]
+    axes.bar(xs, [value or 0 for value in values], color=colours)
+    finished = [(value, x) for value, x in zip(values, xs, strict=True) if value is not None]
+    if finished:
+        best_value, best_x = max(finished)
+        axes.bar([best_x], [best_value], color=TAKEN, label="best")
+        axes.legend(loc="lower right")
+    axes.set_xlabel("trial")
+    axes.set_ylabel(objective_name)
+    axes.set_ylim(0, 1.02)
+    axes.set_title("Hyperparameter tuning trials (grey: stopped early or failed)")
+    figure.tight_layout()
+    return figure
+
+
+def draw_latency(latencies_ms: Sequence[float]) -> Figure:
+    """Histogram of endpoint round-trip latencies."""
+    figure, axes = plt.subplots(figsize=(5, 2.8))
+    axes.hist(latencies_ms, bins=min(30, max(5, len(latencies_ms) // 3)), color="#1971c2")
+    axes.set_xlabel("latency (ms)")
+    axes.set_ylabel("requests")
+    axes.set_title("Endpoint latency (local, one image per request)")
+    figure.tight_layout()
+    return figure
+
+
+def draw_drift(distances: Mapping[str, float], threshold: float) -> Figure:
+    """Per-feature distance to the baseline against the drift threshold."""
+    figure, axes = plt.subplots(figsize=(7, 3))
+    names = list(distances)
+    values = [distances[name] for name in names]
+    axes.bar(names, values, color=[FAILED if value > threshold else "#1971c2" for value in values])
+    axes.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold}")
+    axes.set_ylabel("distance to baseline")
+    axes.tick_params(axis="x", rotation=30)
+    axes.legend()
+    axes.set_title("Drift: shifted traffic against the training baseline (red: violation)")
+    figure.tight_layout()
+    return figure
+
+
+def draw_accounting(dataset: Mapping[str, int]) -> Figure:
+    """Where every uploaded object went."""
+    figure, axes = plt.subplots(figsize=(5, 2.4))
+    parts = [(key, int(dataset.get(key, 0))) for key in ("kept", "duplicates", "quarantined")]
+    axes.barh(
+        [name for name, _ in parts], [count for _, count in parts], color=["#2b8a3e", "#f08c00", FAILED]
+    )
+    for index, (_, count) in enumerate(parts):
+        axes.text(count, index, f" {count}", va="center")
+    axes.set_title(f"Dataset accounting: {dataset.get('uploaded', 0)} uploaded")
+    figure.tight_layout()
+    return figure
+
+
+def figure_to_data_uri(figure: Figure) -> str:
+    """PNG bytes of a figure as a data URI (and the figure closed)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- page ----------------------------------------------------------------------------------------
+
+
+def _table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(title: str, *parts: str) -> str:
+    return f"<section><h2>{html.escape(title)}</h2>{''.join(parts)}</section>"
+
+
+def _image(uri: str, alt: str) -> str:
+    return f'<img src="{uri}" alt="{html.escape(alt)}">'
+
+
+def render_html(report: Mapping[str, Any], pictures: Mapping[str, str]) -> str:
+    """The report page from ``report.json``'s content and the pictures (title -> data URI)."""
+    sections: list[str] = []
+    executions = report.get("executions", [])
+    sections.append(
+        _section(
+            "Executions",
+            _table(
+                (
+                    (e["name"], e["trigger"], e["status"], len(e.get("states_visited", [])), e["transitions"])
+                    for e in executions
+                ),
+                ("name", "trigger", "status", "states visited", "state transitions"),
+            ),
+            *(_image(pictures[key], key) for key in pictures if key.startswith("graph")),
+        )
+    )
+    dataset = report.get("dataset", {})
+    sections.append(
+        _section(
+            "Dataset",
+            _table(
+                [[dataset.get(k, 0) for k in ("uploaded", "kept", "duplicates", "quarantined")]],
+                ("uploaded", "kept", "duplicates", "quarantined"),
+            ),
+            _image(pictures["accounting"], "accounting") if "accounting" in pictures else "",
+        )
+    )
+    tuning_parts = [_image(pictures[key], key) for key in ("tuning", "training curves") if key in pictures]
+    if tuning_parts:
+        sections.append(_section("Tuning and training", *tuning_parts))
+    gate = report.get("gate", {})
+    sections.append(
+        _section(
+            f"Gate: {'passed' if gate.get('passed') else 'failed'}",
+            "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in gate.get("reasons", [])) + "</ul>",
+            _image(pictures.get("confusion matrix", ""), "confusion matrix")
+            if "confusion matrix" in pictures
+            else "",
+        )
+    )
+    endpoint = report.get("endpoint", {})
+    sections.append(
+        _section(
+            "Endpoint",
+            _table(
+                [[endpoint.get(k) for k in ("status", "url", "p50_ms", "p99_ms")]],
+                ("status", "url", "p50 ms", "p99 ms"),
+            ),
+            _image(pictures["latency"], "latency") if "latency" in pictures else "",
+        )
+    )
+    drift = report.get("drift", {})
+    sections.append(
+        _section(
+            "Drift and retraining",
+            "<ul>"
+            + "".join(f"<li>{html.escape(str(v))}</li>" for v in drift.get("violations", []))
+            + "</ul>",
+            f"<p>Retraining execution: {html.escape(str(drift.get('retrain_execution')))}</p>",
+            _image(pictures["drift"], "drift") if "drift" in pictures else "",
+        )
+    )
+    cost = report.get("cost")
+    if cost:
+        items = cost.get("items", [])
+        rows = ((i.get("name"), i.get("quantity"), i.get("unit"), f"{i.get('usd', 0):.4f}") for i in items)
+        sections.append(
+            _section(
+                "Estimated cost of this run on AWS (us-east-1)",
+                _table(rows, ("item", "quantity", "unit", "USD")),
+                f"<p>{html.escape(str(cost.get('summary', '')))}</p>",
+            )
+        )
+    timings = report.get("timings", {})
+    sections.append(
+        _section("Timings (seconds)", _table(((k, f"{v:.1f}") for k, v in timings.items()), ("stage", "s")))
+    )
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#212529}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #dee2e6;padding:.3em .6em}"
+        "img{max-width:100%;display:block;margin:.5em 0}h2{border-bottom:1px solid #dee2e6}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Pipeline run report</title>"
+        f"<style>{style}</style></head><body><h1>Pipeline run report</h1>{''.join(sections)}</body></html>"
+    )
+
+
+def write_report(run_dir: Path, report: Mapping[str, Any], pictures: Mapping[str, str]) -> Path:
+    """Write ``report.json`` and ``report.html`` into ``run_dir``; return the HTML path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    page = run_dir / "report.html"
+    page.write_text(render_html(report, pictures))
+    return page
