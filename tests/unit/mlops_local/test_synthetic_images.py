@@ -1,0 +1,190 @@
+"""The synthetic dataset generator: layout, determinism, awkward files, learnability."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlops_local.synthetic_images import generate_dataset, make_image
+
+CLASSES = ("ok", "scratch", "dent", "crack")
+
+
+def _open_fully(path: Path) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(path.read_bytes()))
+        image.load()
+    return image
+
+
+def test_writes_source_label_file_layout(tmp_path: Path) -> None:
+    dataset = generate_dataset(tmp_path, images_per_class=3, sources=("line-a", "line-b"))
+
+    relative = {path.relative_to(tmp_path).parts[:2] for path in dataset.all_files}
+    assert relative == {(source, label) for source in ("line-a", "line-b") for label in CLASSES}
+    assert all(len(path.relative_to(tmp_path).parts) == 3 for path in dataset.all_files)
+    assert {label: len(paths) for label, paths in dataset.images.items()} == dict.fromkeys(CLASSES, 3)
+
+
+def test_every_valid_image_decodes_at_the_requested_size(tmp_path: Path) -> None:
+    dataset = generate_dataset(tmp_path, images_per_class=4, image_size=80)
+
+    for paths in dataset.images.values():
+        for path in paths:
+            image = _open_fully(path)
+            assert image.size == (80, 80)
+            assert image.mode == "RGB"
+            assert image.format in {"JPEG", "PNG"}
+
+
+def test_same_seed_writes_identical_bytes(tmp_path: Path) -> None:
+    first = generate_dataset(tmp_path / "a", images_per_class=3, bad_files=True, duplicates=2)
+    second = generate_dataset(tmp_path / "b", images_per_class=3, bad_files=True, duplicates=2)
+
+    for one, two in zip(first.all_files, second.all_files, strict=True):
+        assert one.relative_to(tmp_path / "a") == two.relative_to(tmp_path / "b")
+        assert one.read_bytes() == two.read_bytes()
+
+
+def test_other_seed_writes_other_images(tmp_path: Path) -> None:
+    first = generate_dataset(tmp_path / "a", images_per_class=2, seed=1)
+    second = generate_dataset(tmp_path / "b", images_per_class=2, seed=2)
+
+    assert first.images["ok"][0].read_bytes() != second.images["ok"][0].read_bytes()
+
+
+def test_more_images_per_class_keeps_the_earlier_images(tmp_path: Path) -> None:
+    small = generate_dataset(tmp_path / "small", images_per_class=2)
+    large = generate_dataset(tmp_path / "large", images_per_class=5, classes=("crack", "ok"))
+
+    assert small.images["crack"][1].read_bytes() == large.images["crack"][1].read_bytes()
+
+
+def test_images_vary_within_a_class() -> None:
+    pixels = [np.asarray(make_image("ok", seed=seed), dtype=np.float32) for seed in range(6)]
+
+    assert len({round(float(p.mean()), 1) for p in pixels}) > 1
+    assert all(float(np.abs(pixels[0] - other).mean()) > 3 for other in pixels[1:])
+
+
+def test_each_defect_changes_the_part() -> None:
+    clean = np.asarray(make_image("ok", seed=3), dtype=np.float32)
+
+    for defect in ("scratch", "dent", "crack"):
+        damaged = np.asarray(make_image(defect, seed=3), dtype=np.float32)
+        # Same seed, same part and lighting: the defect is the only difference that matters.
+        assert float(np.abs(damaged - clean).max()) > 60, defect
+
+
+def test_duplicates_are_byte_identical_copies(tmp_path: Path) -> None:
+    dataset = generate_dataset(tmp_path, images_per_class=3, duplicates=4)
+
+    assert len(dataset.duplicates) == 4
+    for copy, original in dataset.duplicates:
+        assert copy != original
+        assert copy.read_bytes() == original.read_bytes()
+
+
+def test_unknown_class_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown classes"):
+        generate_dataset(tmp_path, images_per_class=1, classes=("ok", "rust"))
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    dataset = generate_dataset(tmp_path_factory.mktemp("bad"), images_per_class=1, bad_files=True)
+    return {bad.path.name: bad.path for bad in dataset.bad_files}
+
+
+def test_bad_files_cover_the_contract(bad_files: dict[str, Path]) -> None:
+    assert set(bad_files) == {
+        "empty.jpg",
+        "notes.jpg",
+        "png-named.jpg",
+        "truncated.jpg",
+        "bomb.png",
+        "tiny.png",
+        "cmyk.jpg",
+        "sixteen-bit.png",
+        "a b.jpg",
+        "c++.jpg",
+        "café.jpg",
+        "x%2By.jpg",
+    }
+
+
+def test_zero_byte_and_text_files_are_not_images(bad_files: dict[str, Path]) -> None:
+    assert bad_files["empty.jpg"].stat().st_size == 0
+    with pytest.raises(Image.UnidentifiedImageError):
+        _open_fully(bad_files["notes.jpg"])
+
+
+def test_truncated_jpeg_fails_only_when_decoded(bad_files: dict[str, Path]) -> None:
+    with Image.open(bad_files["truncated.jpg"]) as image:
+        image.verify()  # the header alone looks fine
+    with pytest.raises(OSError, match="truncated"):
+        _open_fully(bad_files["truncated.jpg"])
+
+
+def test_bomb_only_warns_unless_warnings_are_errors(bad_files: dict[str, Path]) -> None:
+    with pytest.warns(Image.DecompressionBombWarning), Image.open(bad_files["bomb.png"]) as image:
+        assert image.size == (12_000, 12_000)
+    with pytest.raises(Image.DecompressionBombWarning):
+        _open_fully(bad_files["bomb.png"])
+
+
+def test_awkward_but_valid_images_decode(bad_files: dict[str, Path]) -> None:
+    assert _open_fully(bad_files["png-named.jpg"]).format == "PNG"
+    assert _open_fully(bad_files["cmyk.jpg"]).mode == "CMYK"
+    assert _open_fully(bad_files["sixteen-bit.png"]).mode.startswith("I")
+    assert _open_fully(bad_files["tiny.png"]).size == (12, 12)
+    for name in ("a b.jpg", "c++.jpg", "café.jpg", "x%2By.jpg"):
+        assert _open_fully(bad_files[name]).format == "JPEG"
+
+
+def _as_arrays(labels: tuple[str, ...], seeds: range) -> tuple[np.ndarray, np.ndarray]:
+    images, targets = [], []
+    for index, label in enumerate(labels):
+        for seed in seeds:
+            image = make_image(label, seed=seed).resize((64, 64), Image.Resampling.BILINEAR)
+            images.append(np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255)
+            targets.append(index)
+    return np.stack(images), np.array(targets)
+
+
+@pytest.mark.slow
+def test_classes_are_learnable_by_a_small_cnn_at_64px() -> None:
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    train_x, train_y = _as_arrays(CLASSES, range(300))
+    test_x, test_y = _as_arrays(CLASSES, range(100_000, 100_100))
+    mean, std = train_x.mean(axis=(0, 2, 3), keepdims=True), train_x.std(axis=(0, 2, 3), keepdims=True)
+    train = torch.tensor((train_x - mean) / std), torch.tensor(train_y)
+    test = torch.tensor((test_x - mean) / std), torch.tensor(test_y)
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(), nn.Linear(64, len(CLASSES)),
+    )  # fmt: skip
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(15):
+        order = torch.randperm(len(train[1]))
+        for start in range(0, len(order), 32):
+            batch = order[start : start + 32]
+            optimiser.zero_grad()
+            nn.functional.cross_entropy(model(train[0][batch]), train[1][batch]).backward()
+            optimiser.step()
+
+    with torch.no_grad():
+        predicted = model(test[0]).argmax(dim=1).numpy()
+    recall = {label: float((predicted[test_y == i] == i).mean()) for i, label in enumerate(CLASSES)}
+    assert float((predicted == test_y).mean()) >= 0.95
+    assert min(recall.values()) >= 0.95, recall
