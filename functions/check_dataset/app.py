@@ -1,0 +1,29 @@
+"""Lambda (CheckDataset task): is the prepared dataset usable? Raises ``DatasetNotUsable``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlops_common.adapters.s3 import ObjectStore
+from mlops_common.domain.errors import DatasetNotUsable
+from mlops_common.models import CheckDatasetInput
+from mlops_common.observability import logger, metrics, tracer
+from mlops_common.services.check_dataset import check_dataset
+from mlops_common.settings import CheckDatasetSettings, settings_for
+
+# Lambda reports the exception's class name as errorType: the ASL catches "DatasetNotUsable".
+__all__ = ["DatasetNotUsable", "lambda_handler"]
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = check_dataset(
+        CheckDatasetInput.model_validate(event),
+        store=ObjectStore(),
+        settings=settings_for(CheckDatasetSettings),
+    )
+    return result.model_dump(mode="json")

@@ -1,0 +1,38 @@
+"""Lambda: SQS batch of S3 ``Object Created`` events -> ledger -> at most one run per window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlops_common.adapters.ledger import Ledger
+from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.observability import logger, metrics, tracer
+from mlops_common.services.start_pipeline import process_upload_batch
+from mlops_common.settings import StartPipelineSettings, settings_for
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = settings_for(StartPipelineSettings)
+    report = process_upload_batch(
+        event,
+        ledger=Ledger(settings.table_name),
+        pipeline=TrainingPipeline(settings.training_state_machine_arn),
+        settings=settings,
+        now=datetime.now(UTC),
+    )
+    for name, value in (
+        ("UploadsAccepted", report.accepted),
+        ("UploadsRejected", report.rejected),
+        ("UploadsDuplicate", report.duplicates),
+        ("MessagesMalformed", report.malformed),
+        ("MessagesFailed", len(report.failed_message_ids)),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return report.response().to_lambda()

@@ -1,0 +1,113 @@
+"""SageMaker calls: model registry, endpoints, processing jobs, monitoring schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_common.adapters import aws
+
+# SageMaker reports a missing resource as ValidationException ("Could not find ...") or
+# ResourceNotFound, depending on the API.
+_NOT_FOUND_CODES = {"ValidationException", "ResourceNotFound"}
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    code = aws.error_code(exc)
+    if code == "ResourceNotFound":
+        return True
+    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")).lower()
+    return code in _NOT_FOUND_CODES and ("could not find" in message or "not found" in message)
+
+
+class SageMaker:
+    def __init__(self, sagemaker_client: Any | None = None) -> None:
+        self._client = sagemaker_client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("sagemaker")
+
+    # --- registry -------------------------------------------------------------------------
+
+    def latest_approved_package(self, group_name: str) -> dict[str, Any] | None:
+        """DescribeModelPackage of the newest Approved package in the group, or None."""
+        try:
+            response = self.client.list_model_packages(
+                ModelPackageGroupName=group_name,
+                ModelApprovalStatus="Approved",
+                SortBy="CreationTime",
+                SortOrder="Descending",
+                MaxResults=1,
+            )
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        summaries = response.get("ModelPackageSummaryList", [])
+        if not summaries:
+            return None
+        described: dict[str, Any] = self.client.describe_model_package(
+            ModelPackageName=summaries[0]["ModelPackageArn"]
+        )
+        return described
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    def describe_endpoint(self, endpoint_name: str) -> dict[str, Any] | None:
+        try:
+            described: dict[str, Any] = self.client.describe_endpoint(EndpointName=endpoint_name)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return described
+
+    def endpoint_config_exists(self, config_name: str) -> bool:
+        try:
+            self.client.describe_endpoint_config(EndpointConfigName=config_name)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return False
+            raise
+        return True
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> None:
+        self.client.create_endpoint_config(**request)
+
+    def create_endpoint(self, endpoint_name: str, config_name: str) -> None:
+        self.client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+
+    def update_endpoint(
+        self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
+    ) -> None:
+        self.client.update_endpoint(
+            EndpointName=endpoint_name,
+            EndpointConfigName=config_name,
+            DeploymentConfig=deployment_config,
+            RetainAllVariantProperties=True,
+        )
+
+    # --- processing jobs and monitoring --------------------------------------------------
+
+    def describe_processing_job(self, job_name: str) -> dict[str, Any]:
+        described: dict[str, Any] = self.client.describe_processing_job(ProcessingJobName=job_name)
+        return described
+
+    def monitoring_schedule_exists(self, schedule_name: str) -> bool:
+        try:
+            self.client.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return False
+            raise
+        return True
+
+    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+        self.client.create_monitoring_schedule(
+            MonitoringScheduleName=schedule_name, MonitoringScheduleConfig=config
+        )
+
+    def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+        self.client.update_monitoring_schedule(
+            MonitoringScheduleName=schedule_name, MonitoringScheduleConfig=config
+        )

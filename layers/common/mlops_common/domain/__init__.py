@@ -1,0 +1,1 @@
+"""Pure pipeline rules: no AWS calls, no environment, no clock (callers pass ``now``)."""

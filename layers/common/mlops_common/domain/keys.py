@@ -1,0 +1,61 @@
+"""Which uploaded object keys may enter the pipeline, and how event keys are decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+
+def decode_event_key(raw_key: str) -> str:
+    """The real object key from an S3 event's ``key`` field.
+
+    S3 writes keys in events form-encoded (``a b.jpg`` -> ``a+b.jpg``, ``c++.jpg`` ->
+    ``c%2B%2B.jpg``), in the notification form and, as decoded by AWS's own Powertools
+    ``S3EventBridgeNotificationObject.key``, in the EventBridge form: see docs/functions.md.
+    ``unquote_plus`` is the exact inverse; ``unquote`` would turn ``a+b.jpg`` into a wrong key.
+    """
+    return unquote_plus(raw_key)
+
+
+@dataclass(frozen=True)
+class KeyDecision:
+    """Whether one decoded key is an acceptable upload, and why not when it is not."""
+
+    key: str
+    accepted: bool
+    source: str | None = None
+    label: str | None = None
+    reason: str | None = None
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
+
+
+def _rejection_reason(key: str, incoming_prefix: str) -> str | None:
+    if _has_control_character(key):
+        return "control character in key"
+    if not key.startswith(incoming_prefix):
+        return f"outside {incoming_prefix}"
+    parts = key[len(incoming_prefix) :].split("/")
+    reason = None
+    if any(part in {".", ".."} for part in parts):
+        reason = "path traversal segment ('..' or '.')"
+    elif len(parts) < 3:
+        reason = "no label folder (expected <source>/<label>/<file>)"
+    elif len(parts) > 3:
+        reason = "too deep (expected <source>/<label>/<file>)"
+    elif not parts[0] or not parts[1]:
+        reason = "empty source or label folder"
+    elif not parts[2]:
+        reason = "folder marker, not a file"
+    return reason
+
+
+def classify_key(key: str, incoming_prefix: str) -> KeyDecision:
+    """Accept only ``<incoming_prefix><source>/<label>/<file>``; every rejection names its reason."""
+    reason = _rejection_reason(key, incoming_prefix)
+    if reason is not None:
+        return KeyDecision(key, accepted=False, reason=reason)
+    source, label, _filename = key[len(incoming_prefix) :].split("/")
+    return KeyDecision(key, accepted=True, source=source, label=label)

@@ -1,0 +1,330 @@
+"""Pydantic contracts for every event a function receives and every task input/output.
+
+AWS adds fields to its events over time, so event models ignore unknown fields; task inputs that
+the state machine builds are strict (``extra="forbid"``) so a typo in the ASL fails loudly.
+Outputs are dumped with ``model_dump(mode="json")`` so the ASL's JSON paths stay stable.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+# --- shared bases -----------------------------------------------------------------------------
+
+
+class AwsEvent(BaseModel):
+    """Base for shapes AWS sends: tolerate new fields, accept field names or their aliases."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class TaskInput(BaseModel):
+    """Base for inputs the state machine builds: unknown fields are a bug in the ASL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskOutput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- SQS carrying EventBridge "Object Created" events (start_pipeline) ------------------------
+
+
+class SqsRecord(AwsEvent):
+    message_id: str = Field(alias="messageId")
+    body: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class SqsEvent(AwsEvent):
+    records: list[SqsRecord] = Field(alias="Records")
+
+
+class S3ObjectDetail(AwsEvent):
+    # AWS documents ``etag``; moto sends ``eTag``: accept both.
+    key: str = Field(min_length=1)
+    size: int | None = None
+    etag: str | None = Field(default=None, validation_alias=AliasChoices("etag", "eTag"))
+    version_id: str | None = Field(default=None, alias="version-id")
+    sequencer: str | None = None
+
+
+class S3BucketDetail(AwsEvent):
+    name: str = Field(min_length=3)
+
+
+class ObjectCreatedDetail(AwsEvent):
+    bucket: S3BucketDetail
+    object: S3ObjectDetail
+    reason: str | None = None
+
+
+class ObjectCreatedEvent(AwsEvent):
+    """EventBridge ``Object Created`` from S3 (the key is URL-encoded: see domain.keys)."""
+
+    id: str
+    detail_type: Literal["Object Created"] = Field(alias="detail-type")
+    source: Literal["aws.s3"]
+    time: datetime
+    detail: ObjectCreatedDetail
+
+
+class BatchItemFailure(TaskOutput):
+    item_identifier: str = Field(serialization_alias="itemIdentifier")
+
+
+class BatchResponse(TaskOutput):
+    batch_item_failures: list[BatchItemFailure] = Field(
+        default_factory=list, serialization_alias="batchItemFailures"
+    )
+
+    def to_lambda(self) -> dict[str, Any]:
+        """The shape Lambda's SQS event source mapping reads (``ReportBatchItemFailures``)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# --- training pipeline execution input -------------------------------------------------------
+
+
+Trigger = Literal["upload", "schedule", "drift", "manual"]
+
+
+class PipelineExecutionInput(TaskOutput):
+    trigger: Trigger
+    reason: str
+    requested_at: datetime
+    objects: int | None = None
+    overrides: dict[str, Any] | None = None
+
+
+# --- drift events (handle_drift) ---------------------------------------------------------------
+
+
+class S3OutputSpec(AwsEvent):
+    s3_uri: str = Field(alias="S3Uri")
+
+
+class ProcessingOutput(AwsEvent):
+    output_name: str | None = Field(default=None, alias="OutputName")
+    s3_output: S3OutputSpec | None = Field(default=None, alias="S3Output")
+
+
+class ProcessingOutputConfig(AwsEvent):
+    outputs: list[ProcessingOutput] = Field(default_factory=list, alias="Outputs")
+
+
+class ProcessingJobDetail(AwsEvent):
+    """The detail of ``SageMaker Processing Job State Change``: a DescribeProcessingJob response."""
+
+    processing_job_name: str = Field(alias="ProcessingJobName")
+    processing_job_status: str = Field(alias="ProcessingJobStatus")
+    exit_message: str | None = Field(default=None, alias="ExitMessage")
+    monitoring_schedule_arn: str | None = Field(default=None, alias="MonitoringScheduleArn")
+    processing_output_config: ProcessingOutputConfig | None = Field(
+        default=None, alias="ProcessingOutputConfig"
+    )
+
+
+class ProcessingJobStateChange(AwsEvent):
+    id: str
+    detail_type: Literal["SageMaker Processing Job State Change"] = Field(alias="detail-type")
+    source: Literal["aws.sagemaker"]
+    time: datetime
+    detail: ProcessingJobDetail
+
+
+class AlarmState(AwsEvent):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = ""
+    timestamp: str | None = None
+
+
+class AlarmDetail(AwsEvent):
+    alarm_name: str = Field(alias="alarmName")
+    state: AlarmState
+    previous_state: AlarmState | None = Field(default=None, alias="previousState")
+
+
+class AlarmStateChange(AwsEvent):
+    id: str
+    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    source: Literal["aws.cloudwatch"]
+    time: datetime
+    detail: AlarmDetail
+
+
+class Violation(TaskOutput):
+    """One entry of Model Monitor's ``constraint_violations.json`` plus the parsed drift distance."""
+
+    feature_name: str
+    constraint_check_type: str
+    description: str
+    distance: float | None = None
+    threshold: float | None = None
+
+
+DriftAction = Literal["started", "cooldown", "running", "ignored"]
+
+
+class DriftOutcome(TaskOutput):
+    action: DriftAction
+    execution_name: str | None = None
+    violations: list[Violation] = Field(default_factory=list)
+    reason: str = ""
+
+
+# --- check_dataset --------------------------------------------------------------------------
+
+
+class CheckDatasetInput(TaskInput):
+    dataset_version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class Accounting(AwsEvent):
+    uploaded: int
+    kept: int
+    duplicates: int
+    quarantined: int
+    balanced: bool
+
+
+class SplitCounts(AwsEvent):
+    train: int = 0
+    validation: int = 0
+    test: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.train + self.validation + self.test
+
+
+class DatasetStats(AwsEvent):
+    """The parts of ``stats.json`` (written by the Glue job) that decide whether it is usable."""
+
+    dataset_version: str
+    labels: list[str]
+    normal_class: str
+    accounting: Accounting
+    classes: dict[str, SplitCounts]
+
+
+class CheckDatasetOutput(TaskOutput):
+    dataset_version: str
+    dataset_uri: str
+    train_uri: str
+    validation_uri: str
+    test_uri: str
+    labels: list[str]
+    normal_class: str
+    accounting: Accounting
+    classes: dict[str, SplitCounts]
+
+
+# --- resolve_champion ---------------------------------------------------------------------
+
+
+class ResolveChampionInput(TaskInput):
+    pass
+
+
+class ChampionOutput(TaskOutput):
+    has_champion: bool
+    model_package_arn: str | None = None
+    model_data_url: str | None = None
+    model_version: str | None = None
+    previous_tuning_job: str | None = None
+    endpoint_exists: bool
+    endpoint_config_name: str | None = None
+
+
+# --- evaluate_model (the gate) ------------------------------------------------------------
+
+
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities mean "not measured": keep them out of comparisons (fail closed)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class ClassMetrics(AwsEvent):
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    support: int | None = None
+
+    _finite = field_validator("precision", "recall", "f1", mode="before")(_finite_or_none)
+
+
+class ModelMetrics(AwsEvent):
+    """One model's block of ``evaluation.json``; every metric may be missing (then it fails)."""
+
+    model_version: str | None = None
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    min_defect_recall: float | None = None
+    per_class: dict[str, ClassMetrics] = Field(default_factory=dict)
+
+    _finite = field_validator("accuracy", "macro_f1", "min_defect_recall", mode="before")(_finite_or_none)
+
+
+class Evaluation(AwsEvent):
+    """``evaluation.json`` written by ``training/evaluate.py``."""
+
+    labels: list[str]
+    normal_class: str
+    test_samples: int | None = None
+    challenger: ModelMetrics
+    champion: ModelMetrics | None = None
+
+
+class GateInput(TaskInput):
+    evaluation_uri: str = Field(pattern=r"^s3://[^/]+/.+")
+
+
+class GateThresholds(TaskOutput):
+    min_accuracy: float
+    min_defect_recall: float
+    champion_margin: float
+
+
+class GateDecision(TaskOutput):
+    passed: bool
+    reasons: list[str]
+    challenger: dict[str, Any]
+    champion: dict[str, Any] | None = None
+    thresholds: GateThresholds
+
+
+# --- deploy_model / ensure_monitoring -------------------------------------------------------
+
+
+_SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+
+class DeployInput(TaskInput):
+    model_name: str = Field(pattern=_SAGEMAKER_NAME)
+    execution_name: str = Field(min_length=1, max_length=80)
+
+
+class DeployOutput(TaskOutput):
+    endpoint_name: str
+    endpoint_config_name: str
+    previous_endpoint_config_name: str | None = None
+    action: Literal["create", "update"]
+
+
+class MonitoringInput(TaskInput):
+    endpoint_name: str = Field(pattern=_SAGEMAKER_NAME)
+    baseline_uri: str = Field(pattern=r"^s3://[^/]+/.*")
+    model_version: str = Field(min_length=1)
+
+
+class MonitoringOutput(TaskOutput):
+    schedule_name: str
+    action: Literal["create", "update"]

@@ -1,0 +1,148 @@
+"""Drift signals -> at most one retraining per cooldown window, with a notification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlops_common.adapters.ledger import Ledger
+from mlops_common.adapters.notifications import Notifier
+from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.adapters.s3 import ObjectNotFound, ObjectStore
+from mlops_common.adapters.sagemaker import SageMaker
+from mlops_common.domain.drift import VIOLATIONS_FILE, parse_violation_report, summarize_violations
+from mlops_common.domain.errors import EventNotUnderstood, ViolationReportInvalid
+from mlops_common.domain.triggers import execution_name, expiry_epoch, window_start
+from mlops_common.models import (
+    AlarmStateChange,
+    DriftOutcome,
+    PipelineExecutionInput,
+    ProcessingJobDetail,
+    ProcessingJobStateChange,
+    Violation,
+)
+from mlops_common.observability import logger
+from mlops_common.settings import HandleDriftSettings
+
+VIOLATIONS_EXIT_PREFIX = "CompletedWithViolations"
+
+
+class DriftServices:
+    """The adapters handle_drift talks to, bundled so the handler passes one object."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        pipeline: TrainingPipeline,
+        sagemaker: SageMaker,
+        store: ObjectStore,
+        notifier: Notifier,
+    ) -> None:
+        self.ledger = ledger
+        self.pipeline = pipeline
+        self.sagemaker = sagemaker
+        self.store = store
+        self.notifier = notifier
+
+
+def _parse(model: type[ProcessingJobStateChange] | type[AlarmStateChange], event: Any) -> Any:
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        raise EventNotUnderstood(f"malformed {model.__name__} event: {exc}") from exc
+
+
+def _report_uri(detail: ProcessingJobDetail, services: DriftServices) -> str:
+    """The monitoring output prefix: from the event, else from DescribeProcessingJob."""
+    config = detail.processing_output_config
+    if config is None or not config.outputs:
+        described = services.sagemaker.describe_processing_job(detail.processing_job_name)
+        config = ProcessingJobDetail.model_validate(described).processing_output_config
+    for output in config.outputs if config else []:
+        if output.s3_output is not None:
+            return output.s3_output.s3_uri.rstrip("/") + "/" + VIOLATIONS_FILE
+    raise ViolationReportInvalid(f"processing job {detail.processing_job_name} has no S3 output")
+
+
+def handle_drift_event(
+    event: Any, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
+) -> DriftOutcome:
+    """Act on a Model Monitor violation or an alarm entering ALARM; ignore everything else."""
+    detail_type = event.get("detail-type") if isinstance(event, dict) else None
+    if detail_type == "SageMaker Processing Job State Change":
+        job = _parse(ProcessingJobStateChange, event).detail
+        if not (job.exit_message or "").startswith(VIOLATIONS_EXIT_PREFIX):
+            return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: no violations")
+        try:
+            uri = _report_uri(job, services)
+            violations = parse_violation_report(services.store.read_json(uri))
+        except (ObjectNotFound, ValueError) as exc:
+            # ViolationReportInvalid and JSONDecodeError are ValueErrors.
+            message = f"violation report of {job.processing_job_name} unusable: {exc}"
+            logger.error(message)
+            services.notifier.publish(f"Drift report unusable: {job.processing_job_name}", message)
+            return DriftOutcome(action="ignored", reason=message)
+        if not violations:
+            return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: empty report")
+        reason = f"Model Monitor job {job.processing_job_name}: {len(violations)} violation(s)"
+        return _retrain(reason, violations, services=services, settings=settings, now=now)
+
+    if detail_type == "CloudWatch Alarm State Change":
+        alarm = _parse(AlarmStateChange, event).detail
+        previous = alarm.previous_state.value if alarm.previous_state else None
+        if alarm.state.value != "ALARM" or previous == "ALARM":
+            return DriftOutcome(
+                action="ignored", reason=f"alarm {alarm.alarm_name}: {previous} -> {alarm.state.value}"
+            )
+        reason = f"alarm {alarm.alarm_name} entered ALARM: {alarm.state.reason}"
+        return _retrain(reason, [], services=services, settings=settings, now=now)
+
+    raise EventNotUnderstood(f"handle_drift does not handle detail-type {detail_type!r}")
+
+
+def _retrain(
+    reason: str,
+    violations: list[Violation],
+    *,
+    services: DriftServices,
+    settings: HandleDriftSettings,
+    now: datetime,
+) -> DriftOutcome:
+    running = services.pipeline.running_executions()
+    if running:
+        logger.info("retraining skipped: a run is in progress", running=running[0], reason=reason)
+        return DriftOutcome(action="running", execution_name=running[0], violations=violations, reason=reason)
+
+    name = execution_name(
+        "drift",
+        window_start(now, settings.drift_cooldown_minutes),
+        services.pipeline.state_machine_arn,
+    )
+    claimed = services.ledger.claim_cooldown(
+        holder=name,
+        now_epoch=int(now.timestamp()),
+        expires_at=expiry_epoch(now, settings.drift_cooldown_minutes),
+    )
+    if not claimed:
+        logger.info("retraining skipped: drift cooldown in force", reason=reason)
+        return DriftOutcome(action="cooldown", violations=violations, reason=reason)
+
+    try:
+        services.pipeline.start(
+            name, PipelineExecutionInput(trigger="drift", reason=reason[:1000], requested_at=now)
+        )
+    except Exception:
+        # Without a run the cooldown would only silence the next signal: hand it back.
+        services.ledger.release_cooldown(holder=name)
+        raise
+
+    features = summarize_violations(violations) if violations else "(alarm: no feature report)"
+    services.notifier.publish(
+        f"Retraining started ({settings.environment}): drift on {settings.endpoint_name}",
+        f"{reason}\nExecution: {name}\n\nDrifted features (largest first):\n{features}\n",
+    )
+    logger.info("retraining started", execution_name=name, reason=reason)
+    return DriftOutcome(action="started", execution_name=name, violations=violations, reason=reason)
