@@ -211,11 +211,14 @@ def _dent(rng: np.random.Generator, scene: _Scene) -> _FloatImage:
 
 
 def _crack(rng: np.random.Generator, scene: _Scene) -> _FloatImage:
-    heading = rng.uniform(0, 2 * np.pi)
+    course = rng.uniform(0, 2 * np.pi)
     x, y = _point_in_disc(rng, scene, 0.4)
     points = [(x, y)]
+    side = rng.choice([-1, 1])
     for _ in range(int(rng.integers(6, 10))):
-        heading += rng.choice([-1, 1]) * rng.uniform(0.5, 1.1)  # zig-zag
+        # Zig-zag about a general course, so that the crack runs across the part instead of curling.
+        side = -side
+        heading = course + side * rng.uniform(0.4, 1.0)
         step = rng.uniform(0.1, 0.17) * scene.radius
         x, y = x + step * np.cos(heading), y + step * np.sin(heading)
         points.append((x, y))
