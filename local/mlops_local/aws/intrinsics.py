@@ -68,7 +68,7 @@ class IntrinsicResolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             handler = _FUNCTIONS.get(key)
             if handler is not None:
                 return handler(self, argument)

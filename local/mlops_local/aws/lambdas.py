@@ -121,7 +121,7 @@ class LambdaRegistry:
             try:
                 result = handler(json.loads(json.dumps(event)), LambdaContext(function))
                 outcome = Invocation(payload=json.loads(json.dumps(result)))
-            except Exception as error:  # noqa: BLE001 - Lambda reports every exception the same way
+            except Exception as error:
                 outcome = Invocation(payload=_error_payload(error), function_error="Unhandled")
         self.invocations.append((function.logical_id, event, outcome))
         return outcome
@@ -198,7 +198,7 @@ def _error_payload(error: Exception) -> dict[str, Any]:
         "errorMessage": str(error),
         "errorType": type(error).__name__,
         "requestId": "",
-        "stackTrace": traceback.format_tb(error.__traceback__),
+        "stackTrace": traceback.format_tb(error.__traceback__.tb_next if error.__traceback__ else None),
     }
 
 

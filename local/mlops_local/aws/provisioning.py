@@ -151,8 +151,11 @@ class Provisioner:
         cfn = template.cfn
         self.resolver = IntrinsicResolver(
             parameters=template.parameters,
-            pseudo={**PSEUDO_PARAMETERS, "AWS::StackName": stack_name, "AWS::StackId": _arn(
-                "cloudformation", f"stack/{stack_name}/local")},
+            pseudo={
+                **PSEUDO_PARAMETERS,
+                "AWS::StackName": stack_name,
+                "AWS::StackId": _arn("cloudformation", f"stack/{stack_name}/local"),
+            },
             mappings=cfn.get("Mappings"),
             conditions=cfn.get("Conditions"),
             ref=self._ref,
@@ -240,7 +243,9 @@ class Provisioner:
 # -- creators, one per resource type ----------------------------------------------------------
 
 
-def _accepted(p: Provisioner, logical_id: str, resource_type: str, props: dict[str, Any]) -> ProvisionedResource:
+def _accepted(
+    p: Provisioner, logical_id: str, resource_type: str, props: dict[str, Any]
+) -> ProvisionedResource:
     name = p.name_for(logical_id, props.get("PolicyName") or props.get("ManagedPolicyName"))
     ref: Any = name
     attributes: dict[str, Any] = {}
@@ -261,7 +266,9 @@ def _kms_key(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Provisio
     key = p.client("kms").create_key(**kwargs)["KeyMetadata"]
     if props.get("EnableKeyRotation"):
         p.client("kms").enable_key_rotation(KeyId=key["KeyId"])
-    return ProvisionedResource(logical_id, "AWS::KMS::Key", key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]})
+    return ProvisionedResource(
+        logical_id, "AWS::KMS::Key", key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
+    )
 
 
 def _s3_bucket(p: Provisioner, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:
@@ -340,7 +347,9 @@ def _sns_topic(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Provis
     attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if props.get("KmsMasterKeyId") else {}
     arn = p.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
     for subscription in props.get("Subscription", []):
-        p.client("sns").subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
+        p.client("sns").subscribe(
+            TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
+        )
     return ProvisionedResource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
 
 
@@ -467,7 +476,9 @@ def _events_rule(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Prov
         # moto delivers to SQS, SNS and log targets itself.
         api_targets = []
         for target in other_targets:
-            api_target = {k: v for k, v in target.items() if k in ("Id", "Arn", "Input", "InputPath", "RoleArn")}
+            api_target = {
+                k: v for k, v in target.items() if k in ("Id", "Arn", "Input", "InputPath", "RoleArn")
+            }
             if "DeadLetterConfig" in target:
                 api_target["DeadLetterConfig"] = target["DeadLetterConfig"]
             if "RetryPolicy" in target:
@@ -540,7 +551,9 @@ def _state_machine(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Pr
         type=props.get("StateMachineType", "STANDARD"),
     )
     arn = response["stateMachineArn"]
-    return ProvisionedResource(logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn, "Name": name})
+    return ProvisionedResource(
+        logical_id, "AWS::StepFunctions::StateMachine", arn, {"Arn": arn, "Name": name}
+    )
 
 
 def _glue_job(p: Provisioner, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:

@@ -124,9 +124,7 @@ def resolve_parameters(
     ``AllowedValues`` is an error, as it is for CloudFormation.
     """
     declared: dict[str, dict[str, Any]] = template.get("Parameters", {}) or {}
-    values: dict[str, Any] = {
-        name: spec["Default"] for name, spec in declared.items() if "Default" in spec
-    }
+    values: dict[str, Any] = {name: spec["Default"] for name, spec in declared.items() if "Default" in spec}
     for layer in layers:
         for name, value in layer.items():
             if name not in declared:
