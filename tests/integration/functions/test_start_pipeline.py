@@ -1,0 +1,201 @@
+"""start_pipeline under moto: ledger, trigger windows, partial batch failures."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import ClientError
+
+from mlops_common.adapters.ledger import Ledger
+from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.domain.errors import EventNotUnderstood
+from mlops_common.services.start_pipeline import process_upload_batch
+from mlops_common.settings import StartPipelineSettings
+
+from .conftest import Stack, load_event, load_handler
+
+handler = load_handler("start_pipeline").lambda_handler
+
+
+def upload_event(key: str, sequencer: str, version: str = "v1") -> dict[str, Any]:
+    """An EventBridge ``Object Created`` event for ``key``, encoded as S3 writes keys in events."""
+    event = load_event("s3_object_created")
+    event["id"] = f"event-{sequencer}"
+    event["detail"]["object"].update(
+        {"key": quote_plus(key, safe="/"), "sequencer": sequencer, "version-id": version}
+    )
+    return event
+
+
+def sqs_batch(*bodies: Any) -> dict[str, Any]:
+    template = load_event("sqs_batch")["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = dict(template)
+        record["messageId"] = f"msg-{index}"
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        records.append(record)
+    return {"Records": records}
+
+
+def object_items(stack: Stack) -> dict[str, dict[str, Any]]:
+    return {item["pk"]["S"]: item for item in stack.ledger_items("object#")}
+
+
+def test_new_upload_is_recorded_and_starts_one_run(stack: Stack, context: Any) -> None:
+    response = handler(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "A1")), context)
+
+    assert response == {"batchItemFailures": []}
+    executions = stack.executions()
+    assert len(executions) == 1
+    assert executions[0]["name"].startswith("upload-")
+    item = object_items(stack)[f"object#{stack.data_bucket}/incoming/line-a/dent/1.jpg"]
+    assert item["status"]["S"] == "accepted"
+    assert item["run"]["S"] == executions[0]["name"]
+    execution_input = json.loads(
+        stack.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])["input"]
+    )
+    assert execution_input["trigger"] == "upload"
+    assert execution_input["objects"] == 1
+
+
+@pytest.mark.parametrize("name", ["a b.jpg", "c++.jpg", "café.jpg", "x%2By.jpg"])
+def test_encoded_keys_are_recorded_under_their_real_name(stack: Stack, context: Any, name: str) -> None:
+    key = f"incoming/line-a/ok/{name}"
+    handler(sqs_batch(upload_event(key, "B1")), context)
+    assert list(object_items(stack)) == [f"object#{stack.data_bucket}/{key}"]
+
+
+def test_duplicate_event_in_one_batch_is_recorded_once(stack: Stack, context: Any) -> None:
+    event = upload_event("incoming/line-a/dent/1.jpg", "C1")
+    response = handler(sqs_batch(event, event), context)
+    assert response == {"batchItemFailures": []}
+    assert len(object_items(stack)) == 1
+    assert len(stack.executions()) == 1
+
+
+def test_replayed_batch_starts_no_second_run(stack: Stack, context: Any) -> None:
+    batch = sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "D1"))
+    handler(batch, context)
+    first = stack.executions()[0]
+    stack.client("stepfunctions").stop_execution(executionArn=first["executionArn"])
+
+    assert handler(batch, context) == {"batchItemFailures": []}
+    assert len(stack.executions()) == 1
+
+
+def test_replay_in_a_later_window_starts_no_second_run(stack: Stack) -> None:
+    settings = StartPipelineSettings()
+    ledger, pipeline = Ledger(stack.table), TrainingPipeline(stack.state_machine_arn)
+    batch = sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "E1"))
+    now = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
+    process_upload_batch(batch, ledger=ledger, pipeline=pipeline, settings=settings, now=now)
+    stack.client("stepfunctions").stop_execution(executionArn=stack.executions()[0]["executionArn"])
+
+    later = now + timedelta(hours=3)
+    report = process_upload_batch(batch, ledger=ledger, pipeline=pipeline, settings=settings, now=later)
+    assert report.duplicates == 1
+    assert len(stack.executions()) == 1
+
+
+def test_out_of_order_events_of_one_key_are_both_recorded(stack: Stack, context: Any) -> None:
+    key = "incoming/line-a/dent/1.jpg"
+    handler(sqs_batch(upload_event(key, "0000000000000002", "v2")), context)
+    handler(sqs_batch(upload_event(key, "0000000000000001", "v1")), context)
+    sequencers = sorted(item["sk"]["S"] for item in stack.ledger_items("object#"))
+    assert sequencers == ["0000000000000001", "0000000000000002"]
+    assert len(stack.executions()) == 1  # same window: the second start is ExecutionAlreadyExists
+
+
+def test_no_run_starts_while_one_is_running(stack: Stack, context: Any) -> None:
+    stack.client("stepfunctions").start_execution(stateMachineArn=stack.state_machine_arn, name="manual-run")
+    handler(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "F1")), context)
+
+    assert [e["name"] for e in stack.executions()] == ["manual-run"]
+    item = next(iter(object_items(stack).values()))
+    assert item["run"]["S"] == "manual-run"
+    assert "next run picks these up" in item["run_note"]["S"]
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("other/line-a/dent/1.jpg", "outside incoming/"),
+        ("incoming/line-a/../dent/1.jpg", "traversal"),
+        ("incoming/line-a/dent/1\x01.jpg", "control character"),
+        ("incoming/line-a/1.jpg", "no label folder"),
+    ],
+)
+def test_rejected_key_is_recorded_not_retried_and_starts_nothing(
+    stack: Stack, context: Any, key: str, reason: str
+) -> None:
+    response = handler(sqs_batch(upload_event(key, "G1")), context)
+
+    assert response == {"batchItemFailures": []}
+    (item,) = stack.ledger_items("object#")
+    assert item["status"]["S"] == "rejected"
+    assert reason in item["reason"]["S"]
+    assert stack.executions() == []
+
+
+def test_malformed_and_foreign_messages_fail_alone(stack: Stack, context: Any) -> None:
+    foreign = load_event("s3_object_created")
+    foreign["detail-type"] = "Object Deleted"
+    batch = sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "H1"), "not json {", foreign, {"a": 1})
+
+    response = handler(batch, context)
+
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": m} for m in ("msg-1", "msg-2", "msg-3")]
+    }
+    assert len(object_items(stack)) == 1
+    assert len(stack.executions()) == 1
+
+
+def test_aws_error_for_one_message_fails_only_that_message(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Ledger.record_object
+
+    def failing_for_bad_key(self: Ledger, pk: str, *args: Any, **kwargs: Any) -> Any:
+        if pk.endswith("bad.jpg"):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "PutItem")
+        return original(self, pk, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "record_object", failing_for_bad_key)
+    batch = sqs_batch(
+        upload_event("incoming/line-a/dent/good.jpg", "I1"), upload_event("incoming/line-a/dent/bad.jpg", "I2")
+    )
+    assert handler(batch, context) == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert len(stack.executions()) == 1
+
+
+def test_failed_start_fails_the_uploads_and_the_retry_starts_the_run(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = TrainingPipeline.start
+    monkeypatch.setattr(
+        TrainingPipeline,
+        "start",
+        lambda *_a, **_k: (_ for _ in ()).throw(
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "StartExecution")
+        ),
+    )
+    batch = sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "J1"))
+    assert handler(batch, context) == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    assert stack.executions() == []
+
+    monkeypatch.setattr(TrainingPipeline, "start", original)
+    assert handler(batch, context) == {"batchItemFailures": []}
+    assert len(stack.executions()) == 1
+
+
+def test_event_that_is_not_an_sqs_batch_is_a_clear_error(stack: Stack, context: Any) -> None:
+    with pytest.raises(EventNotUnderstood, match="not an SQS event"):
+        handler(load_event("s3_object_created"), context)
+    assert stack.ledger_items("") == []
+    assert stack.executions() == []
