@@ -109,9 +109,9 @@ class Stack:
 
     def executions(self, status: str | None = None) -> list[dict[str, Any]]:
         kwargs = {"statusFilter": status} if status else {}
-        return self.client("stepfunctions").list_executions(
-            stateMachineArn=self.state_machine_arn, **kwargs
-        )["executions"]
+        return self.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn, **kwargs)[
+            "executions"
+        ]
 
     def ledger_items(self, prefix: str) -> list[dict[str, Any]]:
         items = self.client("dynamodb").scan(TableName=self.table)["Items"]

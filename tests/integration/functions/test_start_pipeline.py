@@ -149,9 +149,7 @@ def test_malformed_and_foreign_messages_fail_alone(stack: Stack, context: Any) -
 
     response = handler(batch, context)
 
-    assert response == {
-        "batchItemFailures": [{"itemIdentifier": m} for m in ("msg-1", "msg-2", "msg-3")]
-    }
+    assert response == {"batchItemFailures": [{"itemIdentifier": m} for m in ("msg-1", "msg-2", "msg-3")]}
     assert len(object_items(stack)) == 1
     assert len(stack.executions()) == 1
 
@@ -168,7 +166,8 @@ def test_aws_error_for_one_message_fails_only_that_message(
 
     monkeypatch.setattr(Ledger, "record_object", failing_for_bad_key)
     batch = sqs_batch(
-        upload_event("incoming/line-a/dent/good.jpg", "I1"), upload_event("incoming/line-a/dent/bad.jpg", "I2")
+        upload_event("incoming/line-a/dent/good.jpg", "I1"),
+        upload_event("incoming/line-a/dent/bad.jpg", "I2"),
     )
     assert handler(batch, context) == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
     assert len(stack.executions()) == 1

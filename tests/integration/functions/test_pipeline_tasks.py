@@ -1,0 +1,171 @@
+"""The state machine's Lambda tasks under moto: CheckDataset, ResolveChampion, Gate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mlops_common.domain.errors import DatasetNotUsable
+from mlops_common.services.evaluate_model import EvaluationUnreadable
+
+from .conftest import Stack, load_event, load_handler
+
+check_dataset = load_handler("check_dataset").lambda_handler
+resolve_champion = load_handler("resolve_champion").lambda_handler
+evaluate_model = load_handler("evaluate_model").lambda_handler
+
+VERSION = "upload-20261112T1000-1a2b3c4d"
+
+
+def put_json(stack: Stack, bucket: str, key: str, document: Any) -> None:
+    stack.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(document))
+
+
+# --- CheckDataset ------------------------------------------------------------------------------
+
+
+def test_usable_dataset_returns_its_uris(stack: Stack, context: Any) -> None:
+    put_json(stack, stack.data_bucket, f"datasets/{VERSION}/stats.json", load_event("stats"))
+    result = check_dataset({"dataset_version": VERSION}, context)
+    base = f"s3://{stack.data_bucket}/datasets/{VERSION}/"
+    assert (result["dataset_uri"], result["train_uri"], result["test_uri"]) == (
+        base,
+        base + "train/",
+        base + "test/",
+    )
+    assert result["labels"] == ["crack", "dent", "ok", "scratch"]
+    assert result["classes"]["dent"] == {"train": 140, "validation": 30, "test": 30}
+
+
+def test_unusable_dataset_raises_with_every_reason(stack: Stack, context: Any) -> None:
+    stats = load_event("stats")
+    stats["classes"]["dent"]["test"] = 0
+    stats["accounting"]["uploaded"] = 1
+    put_json(stack, stack.data_bucket, f"datasets/{VERSION}/stats.json", stats)
+    with pytest.raises(DatasetNotUsable) as caught:
+        check_dataset({"dataset_version": VERSION}, context)
+    assert type(caught.value).__name__ == "DatasetNotUsable"  # the name the ASL catches
+    assert len(caught.value.reasons) == 2
+
+
+def test_missing_stats_is_not_usable(stack: Stack, context: Any) -> None:
+    with pytest.raises(DatasetNotUsable, match="does not exist"):
+        check_dataset({"dataset_version": VERSION}, context)
+
+
+@pytest.mark.parametrize("event", [{}, {"dataset_version": "../etc"}, {"dataset_version": "v1", "x": 1}])
+def test_malformed_check_dataset_input_is_rejected(stack: Stack, context: Any, event: Any) -> None:
+    with pytest.raises(ValidationError):
+        check_dataset(event, context)
+
+
+# --- ResolveChampion -------------------------------------------------------------------------
+
+
+def register_package(stack: Stack, status: str, version: str) -> str:
+    sagemaker = stack.client("sagemaker")
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName="defect-classifier-dev",
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [
+                    {
+                        "Image": "pytorch-inference:2.5",
+                        "ModelDataUrl": f"s3://a/models/{version}/model.tar.gz",
+                    }
+                ],
+                "SupportedContentTypes": ["image/jpeg"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            CustomerMetadataProperties={"model_version": version, "tuning_job_name": f"tune-{version}"},
+        )["ModelPackageArn"]
+    )
+
+
+def test_no_group_and_no_endpoint_means_no_champion(stack: Stack, context: Any) -> None:
+    assert resolve_champion({}, context) == {
+        "has_champion": False,
+        "model_package_arn": None,
+        "model_data_url": None,
+        "model_version": None,
+        "previous_tuning_job": None,
+        "endpoint_exists": False,
+        "endpoint_config_name": None,
+    }
+
+
+def test_latest_approved_package_is_the_champion(stack: Stack, context: Any) -> None:
+    stack.client("sagemaker").create_model_package_group(ModelPackageGroupName="defect-classifier-dev")
+    register_package(stack, "Approved", "v1")
+    approved = register_package(stack, "Approved", "v2")
+    register_package(stack, "Rejected", "v3")
+
+    result = resolve_champion({}, context)
+
+    assert result["has_champion"] is True
+    assert result["model_package_arn"] == approved
+    assert (result["model_version"], result["previous_tuning_job"]) == ("v2", "tune-v2")
+    assert result["model_data_url"] == "s3://a/models/v2/model.tar.gz"
+
+
+def test_live_endpoint_and_its_config_are_reported(stack: Stack, context: Any) -> None:
+    sagemaker = stack.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="m1",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        PrimaryContainer={"Image": "img"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cfg-1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="defect-classifier-dev", EndpointConfigName="cfg-1")
+    result = resolve_champion({}, context)
+    assert (result["endpoint_exists"], result["endpoint_config_name"]) == (True, "cfg-1")
+
+
+# --- Gate ------------------------------------------------------------------------------------
+
+
+def test_gate_reads_the_evaluation_and_passes(stack: Stack, context: Any) -> None:
+    put_json(stack, stack.artifacts_bucket, "evaluation/run-1/evaluation.json", load_event("evaluation"))
+    decision = evaluate_model(
+        {"evaluation_uri": f"s3://{stack.artifacts_bucket}/evaluation/run-1/evaluation.json"}, context
+    )
+    assert decision["passed"] is True
+    assert all(reason.startswith("PASS") for reason in decision["reasons"])
+    assert decision["champion"]["model_version"].startswith("schedule-")
+
+
+def test_gate_fails_and_says_why(stack: Stack, context: Any) -> None:
+    evaluation = load_event("evaluation")
+    evaluation["challenger"]["per_class"]["crack"]["recall"] = 0.4
+    put_json(stack, stack.artifacts_bucket, "evaluation/run-2/evaluation.json", evaluation)
+    decision = evaluate_model(
+        {"evaluation_uri": f"s3://{stack.artifacts_bucket}/evaluation/run-2/evaluation.json"}, context
+    )
+    assert decision["passed"] is False
+    assert "FAIL recall[crack] 0.4000 < 0.8500" in decision["reasons"]
+
+
+@pytest.mark.parametrize("document", ["not json", json.dumps({"labels": ["a"]})])
+def test_unreadable_evaluation_is_a_clear_error(stack: Stack, context: Any, document: str) -> None:
+    stack.client("s3").put_object(Bucket=stack.artifacts_bucket, Key="evaluation/bad.json", Body=document)
+    with pytest.raises(EvaluationUnreadable):
+        evaluate_model({"evaluation_uri": f"s3://{stack.artifacts_bucket}/evaluation/bad.json"}, context)
+
+
+def test_gate_rejects_a_foreign_event(stack: Stack, context: Any) -> None:
+    with pytest.raises(ValidationError):
+        evaluate_model(load_event("s3_object_created"), context)
