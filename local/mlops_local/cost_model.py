@@ -58,7 +58,7 @@ class PriceTable(BaseModel):
         for price in (*self.prices, *self.assumptions):
             if price.key == key:
                 return price
-        prefix = key.rsplit(".", 1)[0]
+        prefix = ".".join(key.split(".")[:2])  # service.use, e.g. sagemaker.training
         known = sorted(p.key for p in self.prices if p.key.startswith(prefix))
         raise KeyError(f"no price {key!r} in the {self.region} table; known under {prefix!r}: {known}")
 
@@ -299,9 +299,9 @@ def _line(
         quantity=round(quantity, 6),
         unit=price.unit,
         unit_price_usd=price.usd,
-        usd=round(usd, 6),
-        usd_per_month=round(usd * runs if period == "run" else usd, 6),
-        on_demand_usd=round(on_demand, 6) if saving else None,
+        usd=round(usd, 10),
+        usd_per_month=round(usd * runs if period == "run" else usd, 10),
+        on_demand_usd=round(on_demand, 10) if saving else None,
         price_status=price.status,
         note=note,
     )
