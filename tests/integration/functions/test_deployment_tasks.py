@@ -1,0 +1,147 @@
+"""Deploy and EnsureMonitoring under moto.
+
+moto implements neither UpdateEndpoint nor the monitoring-schedule APIs, so those calls are
+answered by a ``before-call`` hook on the real client: botocore still validates every request
+against SageMaker's API model before the hook sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mlops_common.adapters import aws
+
+from .conftest import ENDPOINT, Stack, load_event, load_handler
+
+deploy_model = load_handler("deploy_model").lambda_handler
+ensure_monitoring = load_handler("ensure_monitoring").lambda_handler
+
+
+def serve(operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answer ``operation`` on the handlers' SageMaker client; returns the validated requests."""
+    calls: list[dict[str, Any]] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        body = json.loads(params["body"])
+        calls.append(body)
+        return type("Http", (), {"status_code": 200, "headers": {}, "text": ""})(), answer(body)
+
+    aws.client("sagemaker").meta.events.register(f"before-call.sagemaker.{operation}", hook)
+    return calls
+
+
+def create_model(stack: Stack, name: str) -> None:
+    stack.client("sagemaker").create_model(
+        ModelName=name,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        PrimaryContainer={"Image": "img"},
+    )
+
+
+def test_first_deploy_creates_the_endpoint_with_data_capture(stack: Stack, context: Any) -> None:
+    create_model(stack, "model-v1")
+    result = deploy_model(
+        {"model_name": "model-v1", "execution_name": "upload-20261112T1000-1a2b3c4d"}, context
+    )
+
+    assert result["action"] == "create"
+    assert result["previous_endpoint_config_name"] is None
+    sagemaker = stack.client("sagemaker")
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=result["endpoint_config_name"])
+    capture = config["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["DestinationS3Uri"] == f"s3://{stack.artifacts_bucket}/capture"
+    assert [o["CaptureMode"] for o in capture["CaptureOptions"]] == ["Input", "Output"]
+    assert config["KmsKeyId"].startswith("arn:aws:kms")
+    endpoint = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointConfigName"] == result["endpoint_config_name"]
+
+
+def test_next_deploy_is_a_canary_update_keeping_the_old_config(stack: Stack, context: Any) -> None:
+    create_model(stack, "model-v1")
+    create_model(stack, "model-v2")
+    first = deploy_model({"model_name": "model-v1", "execution_name": "run-1"}, context)
+    updates = serve("UpdateEndpoint", lambda body: {"EndpointArn": "arn:aws:sagemaker:::endpoint/x"})
+
+    second = deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
+
+    assert second["action"] == "update"
+    assert second["previous_endpoint_config_name"] == first["endpoint_config_name"]
+    (update,) = updates
+    assert update["EndpointConfigName"] == second["endpoint_config_name"]
+    assert update["RetainAllVariantProperties"] is True
+    policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "endpoint-errors"},
+        {"AlarmName": "endpoint-latency"},
+    ]
+    # The previous config is still there for VerifyDeployment to compare against.
+    stack.client("sagemaker").describe_endpoint_config(EndpointConfigName=first["endpoint_config_name"])
+
+
+def test_retried_deploy_reuses_its_own_config(stack: Stack, context: Any) -> None:
+    create_model(stack, "model-v1")
+    event = {"model_name": "model-v1", "execution_name": "run-1"}
+    first = deploy_model(event, context)
+    again = deploy_model(event, context)
+    assert again["endpoint_config_name"] == first["endpoint_config_name"]
+
+
+@pytest.mark.parametrize("event", [{}, {"model_name": "bad name!", "execution_name": "x"}])
+def test_malformed_deploy_input_is_rejected_without_side_effects(
+    stack: Stack, context: Any, event: Any
+) -> None:
+    with pytest.raises(ValidationError):
+        deploy_model(event, context)
+    assert stack.client("sagemaker").list_endpoint_configs()["EndpointConfigs"] == []
+
+
+MONITORING_EVENT = {
+    "endpoint_name": ENDPOINT,
+    "baseline_uri": "s3://defect-mlops-artifacts-dev/monitoring/baseline/model-v2/",
+    "model_version": "model-v2",
+}
+
+
+def test_first_call_creates_the_schedule_with_baseline_and_preprocessor(stack: Stack, context: Any) -> None:
+    serve("DescribeMonitoringSchedule", lambda body: (_ for _ in ()).throw(not_found()))
+    creates = serve("CreateMonitoringSchedule", lambda body: {"MonitoringScheduleArn": "arn:x"})
+
+    result = ensure_monitoring(MONITORING_EVENT, context)
+
+    assert result == {"schedule_name": f"{ENDPOINT}-data-quality", "action": "create"}
+    job = creates[0]["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
+    assert job["BaselineConfig"]["StatisticsResource"]["S3Uri"].endswith("/model-v2/statistics.json")
+    assert job["BaselineConfig"]["ConstraintsResource"]["S3Uri"].endswith("/model-v2/constraints.json")
+    assert job["MonitoringAppSpecification"]["RecordPreprocessorSourceUri"].startswith("s3://")
+    output = job["MonitoringOutputConfig"]["MonitoringOutputs"][0]["S3Output"]["S3Uri"]
+    assert output == f"s3://{stack.artifacts_bucket}/monitoring/reports/{ENDPOINT}"
+
+
+def test_existing_schedule_is_updated(stack: Stack, context: Any) -> None:
+    serve(
+        "DescribeMonitoringSchedule", lambda body: {"MonitoringScheduleName": body["MonitoringScheduleName"]}
+    )
+    updates = serve("UpdateMonitoringSchedule", lambda body: {"MonitoringScheduleArn": "arn:x"})
+    assert ensure_monitoring(MONITORING_EVENT, context)["action"] == "update"
+    assert len(updates) == 1
+
+
+def test_malformed_monitoring_input_is_rejected(stack: Stack, context: Any) -> None:
+    with pytest.raises(ValidationError):
+        ensure_monitoring(load_event("s3_object_created"), context)
+
+
+def not_found() -> Exception:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    return ClientError(
+        {"Error": {"Code": "ResourceNotFound", "Message": "Monitoring schedule not found"}},
+        "DescribeMonitoringSchedule",
+    )
