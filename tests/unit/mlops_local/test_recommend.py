@@ -1,4 +1,4 @@
-"""``recommend`` over requirement profiles: the choices, their reasons, the template constraints, samconfig."""
+"""``recommend`` over requirement profiles: choices, reasons, template constraints, samconfig."""
 
 from __future__ import annotations
 
@@ -259,7 +259,11 @@ stack_name = "defect-mlops"
 [dev.deploy.parameters]
 stack_name = "defect-mlops-dev"
 capabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"
-parameter_overrides = "EnvironmentName=\\"dev\\" NotificationEmail=\\"ops@example.com\\" GlueNumberOfWorkers=\\"3\\""
+parameter_overrides = [
+    "EnvironmentName=dev",
+    "NotificationEmail=ops@example.com",
+    "GlueNumberOfWorkers=3",
+]
 
 [prod.deploy.parameters]
 stack_name = "defect-mlops-prod"
