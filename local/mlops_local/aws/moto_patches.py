@@ -23,7 +23,9 @@ import boto3
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from moto.core.responses import ActionResult, EmptyResult
+from moto.events.models import EventsBackend
 from moto.glue.responses import GlueResponse
+from moto.s3 import notifications as s3_notifications
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
@@ -50,6 +52,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from mlops_local.aws.events import EventRouter, object_created_event
 from mlops_local.aws.jobs import LOCAL_CHILD_TAG, EndpointLifecycle, JobLifecycle
 from mlops_local.aws.lambdas import LambdaRegistry
 
@@ -345,6 +348,44 @@ def throttling_hook(should_throttle: Callable[[str, str], bool]) -> Callable[...
 # AWS: jobs are InProgress until they end; Describe echoes the request; names must be unique
 #   (ResourceInUse); UpdateEndpoint swaps the config with rollback; schedules exist.
 
+# -- 8. S3 -> EventBridge events --------------------------------------------------------------------
+# moto: the "Object Created" event says "eTag" (AWS: "etag"), carries the key raw (AWS: form-encoded
+#   as in every S3 event), repeats one constant "sequencer" (AWS: grows per event; duplicates share
+#   it), puts "version-id": null for unversioned buckets and a number in "time" (AWS: ISO-8601).
+# The local runtime sends events.object_created_event instead, to the same rules moto would.
+
+
+def s3_eventbridge_sender(router: Callable[[], EventRouter | None]) -> Callable[..., None]:
+    """A replacement for moto's S3 EventBridge sender that emits AWS's ``Object Created`` shape."""
+    stock_sender = s3_notifications._send_event_bridge_message
+
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        from moto.events.models import events_backends  # noqa: PLC0415
+
+        if "ObjectCreated" not in str(event_name):
+            stock_sender(account_id, bucket, event_name, key)  # the pipeline reacts to creations only
+            return
+
+        event = object_created_event(
+            bucket=bucket.name,
+            key=key.name,
+            size=key.size,
+            etag=key.etag,
+            version_id=key.version_id if bucket.is_versioned else None,
+            event_name=event_name,
+            account=account_id,
+            region=bucket.region_name,
+        )
+        for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
+            for rule in event_bus.rules.values():
+                rule.send_to_targets(event, transform_input=False)
+        current = router()
+        if current is not None:
+            current.dispatch(event)
+
+    return send
+
+
 _CREATE_KINDS: Final[dict[str, tuple[str, str, str]]] = {
     # response method -> (job kind, name parameter, backend collection)
     "create_training_job": ("training", "TrainingJobName", "training_jobs"),
@@ -386,6 +427,8 @@ class MotoPatches:
         self.endpoints = endpoints
         self.should_throttle = should_throttle
         self.monitoring_schedules: dict[str, dict[str, Any]] = {}
+        # Set once the stack's rules are known: routes events to Lambda / state machine targets.
+        self.event_router: EventRouter | None = None
         self._stack = contextlib.ExitStack()
 
     def apply(self) -> None:
@@ -434,6 +477,14 @@ class MotoPatches:
             mock.patch.object(GlueResponse, "start_job_run", self._start_job_run(GlueResponse.start_job_run))
         )
         patch(mock.patch.object(GlueResponse, "get_job_run", self._get_job_run(GlueResponse.get_job_run)))
+        patch(
+            mock.patch.object(
+                s3_notifications,
+                "_send_event_bridge_message",
+                s3_eventbridge_sender(lambda: self.event_router),
+            )
+        )
+        patch(mock.patch.object(EventsBackend, "put_events", self._put_events(EventsBackend.put_events)))
         self._register_session_hooks()
 
     def undo(self) -> None:
@@ -636,6 +687,19 @@ class MotoPatches:
             "list_monitoring_schedules": list_monitoring_schedules,
             "list_monitoring_executions": list_monitoring_executions,
         }
+
+    # -- EventBridge PutEvents to Lambda / state machine targets ----------------------------
+
+    def _put_events(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        patches = self
+
+        def put_events(backend_self: EventsBackend, events: list[dict[str, Any]]) -> Any:
+            result = original(backend_self, events)
+            if patches.event_router is not None:
+                patches.event_router.put_events_entries(events)
+            return result
+
+        return put_events
 
     # -- Glue job runs ----------------------------------------------------------------------
 

@@ -144,10 +144,17 @@ def _arn(service: str, resource: str, *, region: str = REGION) -> str:
 class Provisioner:
     """Creates a loaded template's resources through boto3 clients bound to the embedded AWS."""
 
-    def __init__(self, template: LoadedTemplate, client: ClientFactory, *, stack_name: str) -> None:
+    def __init__(
+        self,
+        template: LoadedTemplate,
+        client: ClientFactory,
+        *,
+        stack_name: str,
+        functions: LambdaRegistry | None = None,
+    ) -> None:
         self.template = template
         self.client = client
-        self.stack = Stack(name=stack_name, template=template)
+        self.stack = Stack(name=stack_name, template=template, functions=functions or LambdaRegistry())
         cfn = template.cfn
         self.resolver = IntrinsicResolver(
             parameters=template.parameters,

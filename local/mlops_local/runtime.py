@@ -1,0 +1,376 @@
+"""``LocalRuntime``: the whole stack of ``template.yaml`` on this machine, no AWS account, no Docker.
+
+``start()`` starts moto in process, applies the workarounds of ``mlops_local.aws.moto_patches``,
+provisions every resource from the template, packages the job code into the artifacts bucket and
+starts the SQS pollers. Executions then run the real ASL in moto's Step Functions engine, with the
+real Lambda handlers, the real Glue script and real training (``mlops_local.executors``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+
+from mlops_local.aws.events import EventRouter, SqsPoller, eventbridge_event, fire_schedule
+from mlops_local.aws.jobs import EndpointLifecycle, Executor, JobLifecycle
+from mlops_local.aws.lambdas import Invocation, LambdaRegistry
+from mlops_local.aws.moto_patches import MotoPatches
+from mlops_local.aws.provisioning import Provisioner, Stack
+from mlops_local.aws.template import ACCOUNT_ID, REGION, load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Template parameters the runtime sets for a quick local run (applied only when the template
+# declares them; explicit overrides win). Waits and polls in the ASL come from these.
+LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
+    "EndpointPollSeconds": "1",
+    "CanaryWaitSeconds": "1",
+    "TuningMaxJobs": "2",
+    "TuningMaxParallelJobs": "1",
+    "TrainingEpochs": "2",
+    "GlueNumberOfWorkers": "2",
+}
+
+_TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class Progress:
+    """What ``wait_for_execution`` reports while an execution runs."""
+
+    execution_arn: str
+    status: str
+    state: str | None
+    elapsed_seconds: float
+    jobs: list[str] = field(default_factory=list)  # "<kind> <name>: <last progress line>"
+
+
+@dataclass
+class StateVisit:
+    """One state of an execution, from its history."""
+
+    name: str
+    type: str
+    entered: datetime
+    exited: datetime | None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return None if self.exited is None else (self.exited - self.entered).total_seconds()
+
+
+class LocalRuntime:
+    """The embedded AWS of the local runtime, provisioned from ``template.yaml``."""
+
+    def __init__(
+        self,
+        *,
+        repo_root: Path = REPO_ROOT,
+        template: Path | None = None,
+        config_env: str | None = None,
+        overrides: dict[str, str] | None = None,
+        run_dir: Path | None = None,
+        time_factor: float = 0.02,
+        faults: Any = None,
+        executors: dict[str, Executor] | None = None,
+        endpoint_host: Any = None,
+        package_code: bool = True,
+        stack_name: str = "mlops-local",
+        on_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.repo_root = repo_root
+        self.template_path = template or repo_root / "template.yaml"
+        self.config_env = config_env
+        self.overrides = dict(overrides or {})
+        self.run_dir = run_dir or repo_root / ".local" / "runs" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.time_factor = time_factor
+        self.faults = faults
+        self._executors = executors
+        self._endpoint_host = endpoint_host
+        self._package_code = package_code
+        self.stack_name = stack_name
+        self._on_progress = on_progress or (lambda message: None)
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._pollers: list[SqsPoller] = []
+        self._functions = LambdaRegistry()
+        self._host: Any = None
+        self.code_overrides: dict[str, str] = {}
+        self._patches: MotoPatches | None = None
+        self.stack: Stack | None = None
+        self.jobs: JobLifecycle | None = None
+        self.endpoints: EndpointLifecycle | None = None
+        self.router: EventRouter | None = None
+        self.timings: dict[str, float] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to the embedded AWS."""
+        return boto3.client(
+            service,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    def start(self) -> None:
+        """Start moto, patch it, provision the template, package the code, start the pollers."""
+        began = time.monotonic()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._mock.start()
+        self._host = host = self._endpoint_host or self._default_endpoint_host()
+        self.jobs = JobLifecycle(
+            client=self.client,
+            run_dir=self.run_dir,
+            repo_root=self.repo_root,
+            faults=self.faults,
+            executors=self._executors,
+            on_progress=lambda kind, name, message: self._on_progress(f"{kind} {name}: {message}"),
+        )
+        self.endpoints = EndpointLifecycle(host=host, client=self.client)
+        throttle = getattr(self.faults, "take_throttle", None)
+        self._patches = MotoPatches(
+            lambdas=self._functions,  # filled by provisioning
+            jobs=self.jobs,
+            endpoints=self.endpoints,
+            should_throttle=(lambda service, operation: bool(throttle(operation))) if throttle else None,
+        )
+        self._patches.apply()
+        self.stack = self._provision()
+        self._patches.event_router = self.router = EventRouter(
+            self.stack.rules, self.stack.functions, self.client
+        )
+        self.timings["provisioning_seconds"] = time.monotonic() - began
+        for mapping in self.stack.event_source_mappings:
+            if mapping.enabled:
+                poller = SqsPoller(mapping, self.stack.functions, self.client, time_factor=self.time_factor)
+                poller.start()
+                self._pollers.append(poller)
+        self.timings["start_seconds"] = time.monotonic() - began
+
+    def _provision(self) -> Stack:
+        parameters = self._local_overrides()
+        template = load_template(self.template_path, config_env=self.config_env, overrides=parameters)
+        stack = Provisioner(
+            template, self.client, stack_name=self.stack_name, functions=self._functions
+        ).provision()
+        if self._package_code and "ArtifactsBucket" in stack.resources:
+            self.code_overrides = self._upload_code(stack.ref("ArtifactsBucket"))
+        return stack
+
+    def _local_overrides(self) -> dict[str, str]:
+        from mlops_local.aws.template import read_template  # noqa: PLC0415
+
+        declared = read_template(self.template_path).get("Parameters", {}) or {}
+        local = {k: v for k, v in LOCAL_PARAMETER_OVERRIDES.items() if k in declared}
+        return {**local, **self.overrides}
+
+    def _upload_code(self, bucket: str) -> dict[str, str]:
+        """Upload the job code bundle with the project's packaging script, as ``make deploy`` does."""
+        script = self.repo_root / "scripts" / "package_code.py"
+        if not script.exists():
+            self._on_progress("code bundle not packaged: scripts/package_code.py is missing")
+            return {}
+        spec = importlib.util.spec_from_file_location("_package_code", script)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {script}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        overrides: dict[str, str] = module.package_code(
+            s3=self.client("s3"), bucket=bucket, repo_root=self.repo_root
+        )
+        return overrides
+
+    def _default_endpoint_host(self) -> Any:
+        from mlops_local.executors.endpoint import EndpointHost  # noqa: PLC0415
+
+        return EndpointHost(
+            self.client("s3"), self.run_dir / "endpoints", faults=self.faults, progress=self._on_progress
+        )
+
+    def stop(self) -> None:
+        """Stop the pollers and endpoints, restore moto, stop the mock."""
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers.clear()
+        stop_all = getattr(self._host, "stop_all", None)
+        if stop_all is not None:
+            stop_all()
+        if self._patches is not None:
+            self._patches.undo()
+            self._patches = None
+        self._mock.stop()
+
+    # -- what a CLI and tests use --------------------------------------------------------------
+
+    @property
+    def provisioned(self) -> Stack:
+        if self.stack is None:
+            raise RuntimeError("the runtime is not started")
+        return self.stack
+
+    def upload_directory(self, local_dir: Path, source: str) -> list[str]:
+        """Upload ``<local_dir>/<label>/<file>`` to ``incoming/<source>/<label>/<file>``; return the keys."""
+        bucket = self.provisioned.ref("DataBucket")
+        s3 = self.client("s3")
+        keys = []
+        for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+            key = f"incoming/{source}/{path.relative_to(local_dir).as_posix()}"
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+            keys.append(key)
+        return keys
+
+    def start_execution(
+        self,
+        execution_input: dict[str, Any],
+        *,
+        name: str | None = None,
+        state_machine: str = "TrainingPipelineStateMachine",
+    ) -> str:
+        """Start an execution of one of the template's state machines; return its ARN."""
+        arn = self.provisioned.ref(state_machine)
+        kwargs = {"stateMachineArn": arn, "input": json.dumps(execution_input)}
+        kwargs["name"] = name or f"manual-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        return str(self.client("stepfunctions").start_execution(**kwargs)["executionArn"])
+
+    def executions(self, state_machine: str = "TrainingPipelineStateMachine") -> list[dict[str, Any]]:
+        arn = self.provisioned.ref(state_machine)
+        return list(self.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])
+
+    def wait_for_execution(
+        self,
+        execution_arn: str,
+        *,
+        timeout: float = 1800,
+        on_progress: Callable[[Progress], None] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> dict[str, Any]:
+        """Wait until the execution ends; report progress on the way; return DescribeExecution."""
+        sfn = self.client("stepfunctions")
+        began = time.monotonic()
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            status = described["status"]
+            if on_progress is not None:
+                on_progress(self._progress(execution_arn, status, time.monotonic() - began))
+            if status in _TERMINAL:
+                return dict(described)
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"{execution_arn} still {status} after {timeout:.0f} s")
+            time.sleep(poll_seconds)
+
+    def _progress(self, arn: str, status: str, elapsed: float) -> Progress:
+        visits = self.history(arn)
+        current = next((v.name for v in reversed(visits) if v.exited is None), None)
+        running = self.jobs.running() if self.jobs else []
+        jobs = [f"{job.kind} {job.name}: {job.last_progress}" for job in running]
+        return Progress(arn, status, current, elapsed, jobs)
+
+    def history(self, execution_arn: str) -> list[StateVisit]:
+        """The execution state by state: name, type, entered/exited, duration, error."""
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        visits: list[StateVisit] = []
+        open_visits: dict[str, StateVisit] = {}
+        for event in events:
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                details = event["stateEnteredEventDetails"]
+                visit = StateVisit(
+                    details["name"], kind.removesuffix("StateEntered"), event["timestamp"], None
+                )
+                visits.append(visit)
+                open_visits[details["name"]] = visit
+            elif kind.endswith("StateExited"):
+                name = event["stateExitedEventDetails"]["name"]
+                if name in open_visits:
+                    open_visits.pop(name).exited = event["timestamp"]
+            elif kind.endswith("Failed") and visits:
+                details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+                target = visits[-1]
+                target.error = details.get("error", target.error)
+                target.cause = details.get("cause", target.cause)
+        return visits
+
+    def invoke(self, logical_id: str, event: Any) -> Invocation:
+        """Invoke one of the template's functions with its environment and handler (``sam local invoke``)."""
+        return self.provisioned.functions.invoke(logical_id, event)
+
+    def outputs(self) -> dict[str, Any]:
+        """The template's Outputs, resolved."""
+        return dict(self.provisioned.outputs)
+
+    def fire_schedule(self, logical_id: str) -> str:
+        """Fire one of the template's schedules now; return the execution it started."""
+        return fire_schedule(self.provisioned.schedules[logical_id], self.client)
+
+    def emit_event(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        resources: list[str],
+        *,
+        wait: bool = True,
+    ) -> None:
+        """Deliver an event as an AWS service would emit it (e.g. a Processing Job State Change)."""
+        assert self.router is not None
+        self.router.dispatch(eventbridge_event(source, detail_type, detail, resources), wait=wait)
+
+    def set_alarm_state(self, alarm_name: str, state: str, reason: str) -> None:
+        """Move a CloudWatch alarm to ``state`` and emit its ``CloudWatch Alarm State Change`` event."""
+        cloudwatch = self.client("cloudwatch")
+        previous = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"][0]["StateValue"]
+        cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason=reason)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        self.emit_event(
+            "aws.cloudwatch",
+            "CloudWatch Alarm State Change",
+            {
+                "alarmName": alarm_name,
+                "state": {"value": state, "reason": reason, "timestamp": now},
+                "previousState": {"value": previous, "reason": "", "timestamp": now},
+            },
+            [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm_name}"],
+        )
+
+    def wait_until_idle(self, timeout: float = 60) -> None:
+        """Wait until the pollers have nothing left to deliver and event targets have run."""
+        deadline = time.monotonic() + timeout
+        for poller in self._pollers:
+            poller.idle.wait(max(0.0, deadline - time.monotonic()))
+        if self.router is not None:
+            self.router.wait(max(0.0, deadline - time.monotonic()))
