@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +140,81 @@ def stand_in_training_request(s3: Any, name: str, *, spot: bool = False, epochs:
         request["StoppingCondition"]["MaxWaitTimeInSeconds"] = 1200
         request["CheckpointConfig"] = {"S3Uri": f"s3://{BUCKET}/checkpoints/{name}"}
     return request
+
+
+def write_parquet_split(folder: Path, images_per_class: int, *, seed: int, image_size: int = 32) -> None:
+    """Write one contract-shaped Parquet shard of synthetic photos (docs/contracts.md "Dataset")."""
+    import hashlib
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from mlops_local.synthetic_images import generate_dataset
+
+    generated = generate_dataset(folder / "raw", images_per_class=images_per_class, seed=seed, image_size=48)
+    rows = []
+    for label, paths in sorted(generated.images.items()):
+        for path in paths:
+            original = path.read_bytes()
+            with Image.open(io.BytesIO(original)) as img:
+                fmt, (width, height) = img.format, img.size
+                resized = img.convert("RGB").resize((image_size, image_size))
+            png = io.BytesIO()
+            resized.save(png, format="PNG")
+            key = path.relative_to(folder / "raw").as_posix()
+            rows.append(
+                {"key": key, "source": "line-a", "label": label, "split": folder.name,
+                 "sha256": hashlib.sha256(original).hexdigest(), "image": png.getvalue(),
+                 "orig_width": width, "orig_height": height, "format": fmt}
+            )  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows), folder / "part-00000.parquet")
+    shutil.rmtree(folder / "raw")
+
+
+@pytest.fixture(scope="session")
+def real_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Train and validation splits of a tiny synthetic dataset, as the Glue job writes them."""
+    root = tmp_path_factory.mktemp("dataset")
+    for split, seed in (("train", 1), ("validation", 2)):
+        (root / split).mkdir()
+        write_parquet_split(root / split, 6, seed=seed)
+    return root
+
+
+def train_real_model(dataset: Path, workdir: Path, version: str) -> Path:
+    """Run the real training/train.py for one epoch; return its model.tar.gz."""
+    model_dir = workdir / "model"
+    for folder in (model_dir, workdir / "output", workdir / "checkpoints"):
+        folder.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(dataset / "train"),
+        "SM_CHANNEL_VALIDATION": str(dataset / "validation"),
+        "SM_MODEL_DIR": str(model_dir),
+        "SM_OUTPUT_DATA_DIR": str(workdir / "output"),
+        "SM_CHECKPOINT_DIR": str(workdir / "checkpoints"),
+        "TRAINING_JOB_NAME": version,
+        "PYTHONPATH": str(REPO_ROOT / "training"),
+    }
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "training" / "train.py"), "--epochs", "1", "--batch_size", "8"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    archive = workdir / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(model_dir.iterdir()):
+            tar.add(path, arcname=path.name)
+    return archive
+
+
+@pytest.fixture(scope="session")
+def real_models(real_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two versions of the real model (model.tar.gz each), trained once per test session."""
+    return {
+        version: train_real_model(real_dataset, tmp_path_factory.mktemp(version), version)
+        for version in ("model-v1", "model-v2")
+    }

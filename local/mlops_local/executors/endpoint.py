@@ -1,0 +1,415 @@
+"""Real-time endpoints on 127.0.0.1, under SageMaker's hosting contract.
+
+Each endpoint is one ``ThreadingHTTPServer`` (port chosen by the OS) answering ``GET /ping`` and
+``POST /invocations`` with the model's own ``inference.py``. Production variants are picked by
+weight (or by the ``X-Amzn-SageMaker-Target-Variant`` header) and named in the
+``X-Amzn-Invoked-Production-Variant`` response header, as InvokeEndpoint does.
+
+Data capture follows the endpoint config's ``DataCaptureConfig``: sampled requests are written to
+``<DestinationS3Uri>/<endpoint>/<variant>/<yyyy>/<mm>/<dd>/<hh>/<uuid>.jsonl`` in SageMaker's capture
+format. As on SageMaker, bodies are base64-encoded unless their content type is listed in
+``CaptureContentTypeHeader`` (``JsonContentTypes`` are captured inline as JSON, ``CsvContentTypes``
+as CSV). Each file holds one record: S3 has no append, and a record written at once is never lost.
+
+Updates are blue/green: the new variants are loaded, pinged and given one smoke invocation while the
+old ones keep serving; only then are they swapped in, atomically. A failed check (or the
+``endpoint-update-failure`` fault) raises ``DeploymentFailed`` and leaves the old model serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mlops_local.executors.faults import FaultPlan
+from mlops_local.executors.s3_transfer import join_s3_uri, split_s3_uri
+from mlops_local.executors.serving import InvocationError, ModelHandler, load_model_from_s3
+
+# SageMaker's real-time payload limit.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
+INVOKED_VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+
+
+class DeploymentFailed(Exception):
+    """A deployment whose new variants did not become healthy; the endpoint keeps its old model."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Variant:
+    """One production variant being served."""
+
+    name: str
+    weight: float
+    handler: ModelHandler
+
+
+@dataclass
+class CaptureSettings:
+    """An endpoint config's DataCaptureConfig, read once."""
+
+    enabled: bool = False
+    sampling_percentage: int = 0
+    destination: str = ""
+    capture_input: bool = True
+    capture_output: bool = True
+    json_types: frozenset[str] = frozenset()
+    csv_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> CaptureSettings:
+        """Read ``DataCaptureConfig`` (None or disabled means no capture)."""
+        if not config or not config.get("EnableCapture", True):
+            return cls()
+        modes = {option["CaptureMode"] for option in config.get("CaptureOptions", [])} or {"Input", "Output"}
+        headers = config.get("CaptureContentTypeHeader", {})
+        return cls(
+            enabled=True,
+            sampling_percentage=int(config.get("InitialSamplingPercentage", 100)),
+            destination=config["DestinationS3Uri"],
+            capture_input=bool(modes & {"Input", "InputAndOutput"}),
+            capture_output=bool(modes & {"Output", "InputAndOutput"}),
+            json_types=frozenset(headers.get("JsonContentTypes", [])),
+            csv_types=frozenset(headers.get("CsvContentTypes", [])),
+        )
+
+    def captured(self, body: bytes, content_type: str, mode: str) -> dict[str, str]:
+        """One side of a capture record, encoded as SageMaker encodes it."""
+        media_type = content_type.split(";", 1)[0].strip()
+        encoding = (
+            "JSON" if media_type in self.json_types else "CSV" if media_type in self.csv_types else "BASE64"
+        )
+        if encoding != "BASE64":
+            try:
+                data = body.decode("utf-8")
+            except UnicodeDecodeError:
+                encoding = "BASE64"
+        if encoding == "BASE64":
+            data = base64.b64encode(body).decode("ascii")
+        return {"observedContentType": content_type, "mode": mode, "data": data, "encoding": encoding}
+
+
+@dataclass
+class InvocationResponse:
+    """What the CLI's invoke helper got back."""
+
+    status: int
+    body: bytes
+    content_type: str
+    variant: str
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass
+class _Deployment:
+    config_name: str
+    variants: list[Variant]
+    capture: CaptureSettings
+
+
+@dataclass
+class _Endpoint:
+    name: str
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+    deployment: _Deployment
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class EndpointHost:
+    """Serves every local endpoint of one runtime."""
+
+    def __init__(
+        self,
+        s3: Any,
+        root: Path,
+        *,
+        faults: FaultPlan | None = None,
+        progress: Callable[[str], None] = print,
+        seed: int | None = None,
+    ) -> None:
+        self._s3 = s3
+        self._root = root
+        self._faults = faults or FaultPlan()
+        self._progress = progress
+        self._random = random.Random(seed)
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._lock = threading.Lock()
+
+    def deploy(
+        self,
+        endpoint_name: str,
+        config_name: str,
+        variants: Sequence[Mapping[str, Any]],
+        data_capture_config: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create the endpoint, or update it blue/green; return its URL or raise DeploymentFailed."""
+        deployment = self._prepare(endpoint_name, config_name, variants, data_capture_config)
+        with self._lock:
+            endpoint = self._endpoints.get(endpoint_name)
+            if endpoint is None:
+                endpoint = self._start_server(endpoint_name, deployment)
+                self._endpoints[endpoint_name] = endpoint
+                self._progress(f"endpoint {endpoint_name}: serving {config_name} at {endpoint.url}")
+                return endpoint.url
+        with endpoint.lock:
+            previous = endpoint.deployment.config_name
+            endpoint.deployment = deployment
+        self._progress(f"endpoint {endpoint_name}: switched from {previous} to {config_name}")
+        return endpoint.url
+
+    def url(self, endpoint_name: str) -> str:
+        """The URL of a running endpoint."""
+        return self._endpoint(endpoint_name).url
+
+    def config_name(self, endpoint_name: str) -> str:
+        """The endpoint config the endpoint is serving now."""
+        return self._endpoint(endpoint_name).deployment.config_name
+
+    def endpoint_names(self) -> list[str]:
+        """Names of the running endpoints."""
+        with self._lock:
+            return sorted(self._endpoints)
+
+    def invoke(
+        self, endpoint_name: str, body: bytes, content_type: str, accept: str = "application/json"
+    ) -> InvocationResponse:
+        """POST ``body`` to the endpoint's /invocations over HTTP, as a client would."""
+        request = urllib.request.Request(  # noqa: S310 - a URL this host built, on 127.0.0.1
+            self.url(endpoint_name) + "/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, "Accept": accept},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return InvocationResponse(
+                    response.status,
+                    response.read(),
+                    response.headers.get("Content-Type", ""),
+                    response.headers.get(INVOKED_VARIANT_HEADER, ""),
+                )
+        except urllib.error.HTTPError as error:
+            return InvocationResponse(
+                error.code,
+                error.read(),
+                error.headers.get("Content-Type", ""),
+                error.headers.get(INVOKED_VARIANT_HEADER, ""),
+            )
+
+    def delete(self, endpoint_name: str) -> None:
+        """Stop one endpoint."""
+        with self._lock:
+            endpoint = self._endpoints.pop(endpoint_name, None)
+        if endpoint is not None:
+            endpoint.server.shutdown()
+            endpoint.server.server_close()
+
+    def stop_all(self) -> None:
+        """Stop every endpoint."""
+        for name in self.endpoint_names():
+            self.delete(name)
+
+    # Deployment -----------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        endpoint_name: str,
+        config_name: str,
+        variants: Sequence[Mapping[str, Any]],
+        data_capture_config: Mapping[str, Any] | None,
+    ) -> _Deployment:
+        """Load and health-check the new variants without touching what is serving now."""
+        if not variants:
+            raise DeploymentFailed(f"endpoint config {config_name} has no production variants")
+        loaded: list[Variant] = []
+        for spec in variants:
+            workdir = self._root / endpoint_name / config_name / spec["VariantName"]
+            try:
+                handler = load_model_from_s3(self._s3, spec["ModelDataUrl"], workdir)
+            except Exception as error:
+                raise DeploymentFailed(
+                    f"variant {spec['VariantName']} could not load model {spec.get('ModelName')}: {error}"
+                ) from error
+            loaded.append(Variant(spec["VariantName"], float(spec.get("InitialVariantWeight", 1.0)), handler))
+        for variant in loaded:
+            self._health_check(endpoint_name, variant)
+        return _Deployment(config_name, loaded, CaptureSettings.from_config(data_capture_config))
+
+    def _health_check(self, endpoint_name: str, variant: Variant) -> None:
+        """Ping (the model loaded) and one smoke invocation with a small image, as a load balancer would."""
+        if self._faults.take_endpoint_update_failure(endpoint_name):
+            raise DeploymentFailed(
+                f"variant {variant.name} failed its health check: the container did not pass the ping "
+                "health check (injected fault)"
+            )
+        try:
+            body, _ = variant.handler.invoke(_smoke_image(), "image/png")
+            json.loads(body)
+        except (InvocationError, ValueError) as error:
+            raise DeploymentFailed(f"variant {variant.name} failed its smoke invocation: {error}") from error
+
+    def _start_server(self, endpoint_name: str, deployment: _Deployment) -> _Endpoint:
+        host = self
+        holder: dict[str, _Endpoint] = {}
+
+        class Handler(_InvocationHandler):
+            def endpoint(self) -> _Endpoint:
+                return holder["endpoint"]
+
+            def endpoint_host(self) -> EndpointHost:
+                return host
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name=f"endpoint-{endpoint_name}", daemon=True)
+        endpoint = _Endpoint(endpoint_name, server, thread, deployment)
+        holder["endpoint"] = endpoint
+        thread.start()
+        return endpoint
+
+    def _endpoint(self, endpoint_name: str) -> _Endpoint:
+        with self._lock:
+            if endpoint_name not in self._endpoints:
+                raise KeyError(f"no endpoint named {endpoint_name}")
+            return self._endpoints[endpoint_name]
+
+    # Serving ------------------------------------------------------------------------------------
+
+    def pick_variant(self, deployment: _Deployment, target: str | None) -> Variant:
+        """The variant a request goes to: the targeted one, else one drawn by weight."""
+        if target:
+            for variant in deployment.variants:
+                if variant.name == target:
+                    return variant
+            raise InvocationError(400, f"target variant {target} is not part of the endpoint")
+        weights = [max(variant.weight, 0.0) for variant in deployment.variants]
+        if sum(weights) <= 0:
+            return deployment.variants[0]
+        return self._random.choices(deployment.variants, weights=weights)[0]
+
+    def capture(
+        self,
+        endpoint_name: str,
+        deployment: _Deployment,
+        variant: Variant,
+        request: tuple[bytes, str],
+        response: tuple[bytes, str],
+    ) -> None:
+        """Write one capture record to S3 when capture is on and the request is sampled."""
+        settings = deployment.capture
+        if not settings.enabled or self._random.uniform(0, 100) >= settings.sampling_percentage:
+            return
+        now = datetime.now(UTC)
+        capture_data: dict[str, Any] = {}
+        if settings.capture_input:
+            capture_data["endpointInput"] = settings.captured(request[0], request[1], "INPUT")
+        if settings.capture_output:
+            capture_data["endpointOutput"] = settings.captured(response[0], response[1], "OUTPUT")
+        record = {
+            "captureData": capture_data,
+            "eventMetadata": {
+                "eventId": str(uuid.uuid4()),
+                "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "eventVersion": "0",
+        }
+        uri = join_s3_uri(settings.destination, endpoint_name, variant.name, now.strftime("%Y/%m/%d/%H"))
+        bucket, prefix = split_s3_uri(uri)
+        self._s3.put_object(
+            Bucket=bucket, Key=f"{prefix}/{uuid.uuid4()}.jsonl", Body=(json.dumps(record) + "\n").encode()
+        )
+
+
+class _InvocationHandler(BaseHTTPRequestHandler):
+    """GET /ping and POST /invocations for one endpoint."""
+
+    protocol_version = "HTTP/1.1"
+
+    def endpoint(self) -> _Endpoint:  # replaced per endpoint
+        raise NotImplementedError
+
+    def endpoint_host(self) -> EndpointHost:  # replaced per endpoint
+        raise NotImplementedError
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logs would drown the CLI's progress lines."""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/ping":
+            self._reply(200, b"", "text/plain")
+        else:
+            self._reply(404, b'{"message": "not found"}', "application/json")
+
+    def do_POST(self) -> None:
+        if self.path.rstrip("/") != "/invocations":
+            self._reply(404, b'{"message": "not found"}', "application/json")
+            return
+        endpoint = self.endpoint()
+        with endpoint.lock:
+            deployment = endpoint.deployment  # one request sees one deployment, even mid-swap
+        host = self.endpoint_host()
+        variant_name = ""
+        try:
+            body = self._body()
+            content_type = self.headers.get("Content-Type", "")
+            variant = host.pick_variant(deployment, self.headers.get(TARGET_VARIANT_HEADER))
+            variant_name = variant.name
+            payload, response_type = variant.handler.invoke(body, content_type, self.headers.get("Accept"))
+        except InvocationError as error:
+            message = json.dumps({"message": error.reason}).encode()
+            self._reply(error.status_code, message, "application/json", variant_name)
+            return
+        host.capture(endpoint.name, deployment, variant, (body, content_type), (payload, response_type))
+        self._reply(200, payload, response_type, variant_name)
+
+    def _body(self) -> bytes:
+        length_text = self.headers.get("Content-Length")
+        if length_text is None or not length_text.isdigit():
+            raise InvocationError(411, "a Content-Length header is required")
+        length = int(length_text)
+        if length > MAX_REQUEST_BYTES:
+            raise InvocationError(413, f"request body of {length} bytes exceeds {MAX_REQUEST_BYTES} bytes")
+        return self.rfile.read(length)
+
+    def _reply(self, status: int, body: bytes, content_type: str, variant: str = "") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if variant:
+            self.send_header(INVOKED_VARIANT_HEADER, variant)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _smoke_image() -> bytes:
+    """A small grey PNG: any image model must answer it, whatever it predicts."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()

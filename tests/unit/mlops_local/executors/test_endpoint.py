@@ -1,0 +1,180 @@
+"""Local endpoints: hosting contract, real inference, data capture, blue/green updates."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from mlops_local.executors.endpoint import DeploymentFailed, EndpointHost
+from mlops_local.executors.faults import FaultRule
+
+pytestmark = pytest.mark.slow
+BUCKET = "artifacts"
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 100,
+    "DestinationS3Uri": f"s3://{BUCKET}/capture",
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+}
+
+
+def png_bytes(shade: int = 100) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (shade, shade, shade)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def variant(s3: Any, archive: Path, name: str) -> dict[str, Any]:
+    key = f"models/{name}/output/model.tar.gz"
+    s3.upload_file(str(archive), BUCKET, key)
+    return {
+        "VariantName": "AllTraffic",
+        "ModelName": name,
+        "ModelDataUrl": f"s3://{BUCKET}/{key}",
+        "InitialVariantWeight": 1.0,
+    }
+
+
+@pytest.fixture
+def host(s3, tmp_path, faults):
+    endpoints = EndpointHost(s3, tmp_path / "endpoints", faults=faults, progress=lambda message: None, seed=1)
+    yield endpoints
+    endpoints.stop_all()
+
+
+@pytest.fixture
+def live_endpoint(host, s3, real_models):
+    host.deploy("defects", "defects-config-1", [variant(s3, real_models["model-v1"], "model-v1")], CAPTURE)
+    return "defects"
+
+
+def test_ping_answers_200(host, live_endpoint):
+    with urllib.request.urlopen(host.url(live_endpoint) + "/ping") as response:
+        assert response.status == 200
+
+
+def test_invocation_returns_real_predictions(host, live_endpoint):
+    response = host.invoke(live_endpoint, png_bytes(), "image/png")
+
+    assert response.status == 200
+    assert response.variant == "AllTraffic"
+    payload = response.json()
+    assert payload["model_version"] == "model-v1"
+    prediction = payload["predictions"][0]
+    assert prediction["label"] in prediction["probabilities"]
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_json_batch_gets_one_prediction_per_image(host, live_endpoint):
+    images = [base64.b64encode(png_bytes(shade)).decode() for shade in (50, 150)]
+    body = json.dumps({"images": images}).encode()
+
+    response = host.invoke(live_endpoint, body, "application/json")
+
+    assert response.status == 200
+    assert len(response.json()["predictions"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [(b"not an image", "image/jpeg", 400), (b"", "image/png", 400), (b"{bad json", "application/json", 400),
+     (b"abc", "text/plain", 415)],
+)  # fmt: skip
+def test_bad_payload_gets_4xx_with_reason(host, live_endpoint, body, content_type, status):
+    response = host.invoke(live_endpoint, body, content_type)
+
+    assert response.status == status
+    assert response.json()["message"]
+
+
+def test_capture_files_follow_sagemaker_format(host, live_endpoint, s3):
+    request_body = png_bytes()
+    host.invoke(live_endpoint, request_body, "image/png")
+
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/")["Contents"]]
+    assert len(keys) == 1
+    parts = keys[0].split("/")
+    assert parts[:3] == ["capture", "defects", "AllTraffic"]
+    assert [len(part) for part in parts[3:7]] == [4, 2, 2, 2]
+    assert parts[7].endswith(".jsonl")
+    record = json.loads(s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read().splitlines()[0])
+    captured_input = record["captureData"]["endpointInput"]
+    captured_output = record["captureData"]["endpointOutput"]
+    assert captured_input == {
+        "observedContentType": "image/png",
+        "mode": "INPUT",
+        "data": base64.b64encode(request_body).decode(),
+        "encoding": "BASE64",
+    }
+    assert captured_output["encoding"] == "JSON"
+    assert json.loads(captured_output["data"])["model_version"] == "model-v1"
+    assert record["eventVersion"] == "0"
+    assert set(record["eventMetadata"]) == {"eventId", "inferenceTime"}
+
+
+def test_sampling_percentage_zero_captures_nothing(host, s3, real_models):
+    host.deploy(
+        "quiet",
+        "quiet-1",
+        [variant(s3, real_models["model-v1"], "model-v1")],
+        {**CAPTURE, "InitialSamplingPercentage": 0},
+    )
+
+    host.invoke("quiet", png_bytes(), "image/png")
+
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/quiet/")
+
+
+def test_update_swaps_to_new_model(host, live_endpoint, s3, real_models):
+    host.deploy(
+        live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE
+    )
+
+    assert host.config_name(live_endpoint) == "defects-config-2"
+    assert host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"] == "model-v2"
+
+
+def test_failed_update_keeps_old_model_serving(host, live_endpoint, s3, real_models, faults):
+    faults.add(FaultRule(kind="endpoint-update-failure"))
+
+    with pytest.raises(DeploymentFailed, match="health check"):
+        host.deploy(
+            live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE
+        )
+
+    assert faults.fired_count("endpoint-update-failure") == 1
+    assert host.config_name(live_endpoint) == "defects-config-1"
+    assert host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"] == "model-v1"
+
+
+def test_update_with_broken_model_keeps_old_model_serving(host, live_endpoint, s3, tmp_path):
+    s3.put_object(Bucket=BUCKET, Key="models/broken/model.tar.gz", Body=b"not a tar archive")
+    broken = {
+        "VariantName": "AllTraffic",
+        "ModelName": "broken",
+        "ModelDataUrl": f"s3://{BUCKET}/models/broken/model.tar.gz",
+    }
+
+    with pytest.raises(DeploymentFailed, match="could not load"):
+        host.deploy(live_endpoint, "defects-config-3", [broken], CAPTURE)
+
+    assert host.invoke(live_endpoint, png_bytes(), "image/png").status == 200
+
+
+def test_repeated_invocations_all_succeed(host, live_endpoint, record_property):
+    host.invoke(live_endpoint, png_bytes(), "image/png")  # warm-up
+    started = time.perf_counter()
+    statuses = [host.invoke(live_endpoint, png_bytes(), "image/png").status for _ in range(20)]
+    mean_ms = (time.perf_counter() - started) / len(statuses) * 1000
+
+    assert statuses == [200] * 20
+    record_property("endpoint_mean_latency_ms", round(mean_ms, 1))  # reported, never asserted
