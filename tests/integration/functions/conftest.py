@@ -34,7 +34,7 @@ ENDPOINT = "defect-classifier-dev"
 MODEL_PACKAGE_GROUP = "defect-classifier-dev"
 
 # The contract's table, used only while template.yaml does not exist yet.
-_CONTRACT_TABLE = {
+_CONTRACT_TABLE: dict[str, Any] = {
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
@@ -71,7 +71,7 @@ def load_template() -> dict[str, Any] | None:
     path = ROOT / "template.yaml"
     if not path.exists():
         return None
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
 
 
 def _resource_properties(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:
@@ -217,7 +217,8 @@ def load_handler(function_name: str) -> ModuleType:
     if function_name not in _handlers:
         path = ROOT / "functions" / function_name / "app.py"
         spec = importlib.util.spec_from_file_location(f"{function_name}_app", path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _handlers[function_name] = module
@@ -235,7 +236,7 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     moto checks a condition and then writes without a lock, so concurrent callers could both
     pass a condition that real DynamoDB would let only one of them pass.
     """
-    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+    from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
     for method in ("put_item", "update_item", "delete_item"):

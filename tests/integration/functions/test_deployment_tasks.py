@@ -139,7 +139,7 @@ def test_malformed_monitoring_input_is_rejected(stack: Stack, context: Any) -> N
 
 
 def not_found() -> Exception:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from botocore.exceptions import ClientError
 
     return ClientError(
         {"Error": {"Code": "ResourceNotFound", "Message": "Monitoring schedule not found"}},
