@@ -3,11 +3,11 @@
 The tests and ``bench/drift.py`` need capture files whose responses look like the endpoint's
 (docs/contracts.md "Inference"): per image a label, probabilities and the ``features`` the record
 preprocessor reads. Image features come from ``image_features`` exactly as the inference handler
-computes them (on the model-sized copy, reporting the size received). Predictions come from
-:class:`StandInClassifier`, a deterministic stand-in for a trained model: right with a fixed
-probability, with a confidence drawn from the image's own bytes. It has no opinion about lighting or
-focus, so image shifts show up in image features only; a class-mix shift shows up in
-``predicted_class``, as it would with a good model.
+computes them (on the copy ``image_decoding.resize_for_model`` makes, with the size received).
+Predictions come from :class:`StandInClassifier`, a deterministic stand-in for a trained model:
+right with a fixed probability, with a confidence drawn from the image's own bytes. It has no
+opinion about lighting or focus, so image shifts show up in image features only; a class-mix shift
+shows up in ``predicted_class``, as it would with a good model.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from data_capture import capture_file_path, capture_line
+from image_decoding import resize_for_model
 from image_features import image_features, prediction_features
 from PIL import Image
 
@@ -51,8 +52,7 @@ class StandInClassifier:
 def served_features(img: Image.Image, image_size: int) -> dict[str, float]:
     """Image features as the inference handler computes them: on the model-sized copy, size as received."""
     rgb = img.convert("RGB")
-    model_input = rgb if rgb.size == (image_size, image_size) else rgb.resize((image_size, image_size))
-    return image_features(model_input, received_size=rgb.size)
+    return image_features(resize_for_model(rgb, image_size), received_size=rgb.size)
 
 
 def inference_response(
