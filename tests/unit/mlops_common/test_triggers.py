@@ -24,7 +24,7 @@ def test_window_start_is_the_same_in_any_timezone() -> None:
 
 def test_window_start_rejects_naive_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        window_start(datetime(2026, 11, 12, 10, 7), 15)  # noqa: DTZ001 - the point of the test
+        window_start(datetime(2026, 11, 12, 10, 7), 15)
 
 
 def test_execution_name_has_the_contract_shape() -> None:
