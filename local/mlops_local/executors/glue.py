@@ -1,0 +1,98 @@
+"""AWS Glue job runs, run locally: the job's own script on local PySpark, as a child process.
+
+The script is the job's ``Command.ScriptLocation`` downloaded from S3 (the deployed artefact), or the
+checkout's ``glue/prepare_dataset.py`` when the location is not in S3. Arguments are the job's
+``DefaultArguments`` overlaid with the run's, passed as ``--name value`` with Glue's own
+``--JOB_NAME`` / ``--JOB_RUN_ID``. Each ``--source_paths`` prefix (comma-separated) is downloaded to
+``<workdir>/s3/<bucket>/<key>`` and the argument points there; ``--output_path`` points to an empty
+folder laid out the same way, uploaded to the S3 prefix afterwards with the same relative keys the
+job would write on AWS (Hadoop's local ``.crc`` checksum files are left out: S3 never gets them).
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlops_local.executors.base import ExecutionContext, JobResult
+from mlops_local.executors.s3_transfer import download_object, download_prefix, split_s3_uri, upload_folder
+from mlops_local.executors.subprocess_runner import child_environment, run_script
+
+DEFAULT_SCRIPT = Path("glue") / "prepare_dataset.py"
+SOURCE_ARGUMENT = "--source_paths"
+OUTPUT_ARGUMENT = "--output_path"
+
+
+def local_mirror(workdir: Path, uri: str) -> Path:
+    """Where an S3 prefix lives under the workdir: ``<workdir>/s3/<bucket>/<key>``."""
+    bucket, key = split_s3_uri(uri)
+    path = workdir / "s3" / bucket
+    for part in key.strip("/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            raise ValueError(f"S3 prefix escapes its bucket: {uri!r}")
+        path /= part
+    return path
+
+
+def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: ExecutionContext) -> JobResult:
+    """Run one Glue job run (GetJob's ``Job`` and the run's arguments); return what GetJobRun shows."""
+    job_name = job["Name"]
+    run_id = f"jr_{uuid.uuid4().hex}"
+    merged = {**job.get("DefaultArguments", {}), **arguments}
+    script = _script(job, ctx)
+
+    local_arguments = dict(merged)
+    sources = [uri for uri in merged.get(SOURCE_ARGUMENT, "").split(",") if uri]
+    local_sources = []
+    for uri in sources:
+        local = local_mirror(ctx.workdir, uri)
+        files = download_prefix(ctx.s3, uri, local)
+        ctx.progress(f"{job_name}: {len(files)} objects from {uri}")
+        local_sources.append(str(local))
+    if sources:
+        local_arguments[SOURCE_ARGUMENT] = ",".join(local_sources)
+    output_uri = merged.get(OUTPUT_ARGUMENT)
+    output_dir = None
+    if output_uri:
+        output_dir = local_mirror(ctx.workdir, output_uri)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        local_arguments[OUTPUT_ARGUMENT] = str(output_dir)
+
+    command = [sys.executable, str(script), "--JOB_NAME", job_name, "--JOB_RUN_ID", run_id]
+    for name, value in local_arguments.items():
+        command += [name, value]
+    env = child_environment({"PYSPARK_PYTHON": sys.executable}, python_path=[script.parent])
+    timeout_minutes = job.get("Timeout")
+    outcome = run_script(
+        command,
+        env=env,
+        cwd=ctx.workdir,
+        on_line=lambda line: ctx.progress(f"{job_name}: {line}"),
+        timeout=float(timeout_minutes) * 60 if timeout_minutes else None,
+    )
+    describe: dict[str, Any] = {
+        "Id": run_id,
+        "ExecutionTime": round(outcome.seconds),
+        "Arguments": dict(arguments),
+    }
+    if outcome.timed_out:
+        return JobResult(status="Stopped", failure_reason="Job run timed out", describe_fields=describe)
+    if outcome.returncode != 0:
+        describe["ErrorMessage"] = outcome.error_message
+        return JobResult(status="Failed", failure_reason=outcome.error_message, describe_fields=describe)
+    if output_dir is not None and output_uri:
+        keys = upload_folder(ctx.s3, output_dir, output_uri, skip_suffixes=(".crc",))
+        ctx.progress(f"{job_name}: {len(keys)} objects written to {output_uri}")
+    return JobResult(status="Completed", describe_fields=describe)
+
+
+def _script(job: Mapping[str, Any], ctx: ExecutionContext) -> Path:
+    location = job.get("Command", {}).get("ScriptLocation", "")
+    if location.startswith("s3://"):
+        return download_object(ctx.s3, location, ctx.workdir / "script" / Path(location).name)
+    return ctx.repo_root / DEFAULT_SCRIPT
