@@ -267,6 +267,8 @@ class _Plan:
     endpoint_min_instances: int = 1
     endpoint_mode: Literal["realtime", "none"] = "realtime"
     epochs: int = DEFAULT_EPOCHS
+    train_share: float = TRAIN_SHARE
+    trigger_window_max: int | None = None
     prices: PriceTable | None = None
 
     def choose(self, topic: str, decision: str, reason: str, source: str) -> None:
@@ -301,8 +303,8 @@ def recommend(
             alternatives=fits,
         )
     plan = _Plan(requirements, prices=prices)
-    if template_parameters and "TrainingEpochs" in template_parameters:
-        plan.epochs = int(template_parameters["TrainingEpochs"].get("Default", DEFAULT_EPOCHS))
+    if template_parameters:
+        _read_template_defaults(plan, template_parameters)
     rules = (_glue, _training, _evaluation, _spot, _tuning, _endpoint, _monitoring, _schedules, _compliance)
     for rule in rules:
         rule(plan)
@@ -328,6 +330,20 @@ def recommend(
         alternatives=plan.alternatives,
         job_sizes=sizes,
     )
+
+
+def _read_template_defaults(plan: _Plan, parameters: Mapping[str, Mapping[str, Any]]) -> None:
+    """Epochs, split fractions and the trigger window's ceiling as the template sets them."""
+    defaults = {name: spec.get("Default") for name, spec in parameters.items()}
+    epochs = defaults.get("TrainingEpochs")
+    if epochs is not None:
+        plan.epochs = int(epochs)
+    fractions = [defaults.get("ValidationFraction"), defaults.get("TestFraction")]
+    if all(f is not None for f in fractions):
+        plan.train_share = 1.0 - sum(float(str(f)) for f in fractions)
+    window = parameters.get("TriggerWindowMinutes", {})
+    if "MaxValue" in window:
+        plan.trigger_window_max = int(window["MaxValue"])
 
 
 # --- Rules -----------------------------------------------------------------------------------------
@@ -360,7 +376,7 @@ def _glue(plan: _Plan) -> None:
 
 
 def _train_images(plan: _Plan) -> int:
-    return int(plan.requirements.images_total * TRAIN_SHARE)
+    return int(plan.requirements.images_total * plan.train_share)
 
 
 def _training_seconds(plan: _Plan, instance_type: str) -> float:
@@ -374,6 +390,18 @@ def _training(plan: _Plan) -> None:
     train_images = _train_images(plan)
     tier = next(t for t in TRAINING_TIERS if train_images <= t.max_train_images)
     plan.parameters["TrainingInstanceType"] = tier.instance_type
+    plan.parameters["ImageSize"] = str(plan.requirements.image_size)
+    gpu = tier.instance_type != TRAINING_TIERS[0].instance_type
+    plan.parameters["ModelArchitecture"] = "resnet18" if gpu else "small_cnn"
+    plan.choose(
+        "Model",
+        plan.parameters["ModelArchitecture"],
+        "Transfer learning from ImageNet weights earns its cost once a GPU trains; on CPU with few images"
+        " the small CNN trains in minutes and overfits less."
+        if gpu
+        else "Few images on a CPU: the small CNN trains in minutes; ResNet-18 pays off on a GPU.",
+        SRC_INSTANCE_SIZE,
+    )
     seconds = _training_seconds(plan, tier.instance_type)
     max_runtime = _ceil_to(seconds * 1.5, 600)
     plan.parameters["MaxRuntimeSeconds"] = str(max(max_runtime, 1800))
@@ -392,7 +420,7 @@ def _training(plan: _Plan) -> None:
 
 
 def _evaluation(plan: _Plan) -> None:
-    test_images = int(plan.requirements.images_total * (1 - TRAIN_SHARE) / 2)
+    test_images = int(plan.requirements.images_total * (1 - plan.train_share) / 2)
     instance_type = next(t for limit, t in PROCESSING_TIERS if test_images <= limit)
     plan.parameters["ProcessingInstanceType"] = instance_type
     plan.choose(
@@ -535,17 +563,33 @@ def _monitoring(plan: _Plan) -> None:
 def _schedules(plan: _Plan) -> None:
     req = plan.requirements
     expression, state, runs, window = RETRAIN_SCHEDULES[req.retrain]
+    if plan.trigger_window_max is not None and window > plan.trigger_window_max:
+        window = plan.trigger_window_max
+        upload_runs = 365.0 / 12.0 * 1440 / window if req.images_per_day > 0 else 0.0
+        if upload_runs > runs:
+            plan.warnings.append(
+                f"Uploads arrive every day and start a run at most once per TriggerWindowMinutes, whose"
+                f" template maximum is {window}: about {upload_runs:.0f} runs a month, not the"
+                f" {runs:.1f} of {req.retrain} retraining. The cost counts {upload_runs:.0f}; raising"
+                " TriggerWindowMinutes' MaxValue in template.yaml would let uploads follow the schedule."
+            )
+            runs = upload_runs
     plan.runs_per_month = runs
     plan.parameters |= {
         "RetrainScheduleExpression": expression,
         "RetrainScheduleState": state,
         "TriggerWindowMinutes": str(window),
     }
+    capped = window < RETRAIN_SCHEDULES[req.retrain][3]
     plan.choose(
         "Retraining schedule",
         f"{req.retrain}: {expression} ({state})",
-        f"About {runs:.1f} runs a month. Uploads start at most one run per TriggerWindowMinutes"
-        f" ({window}), matched to the schedule so a steady stream of uploads does not add runs.",
+        f"About {runs:.1f} runs a month. Uploads start at most one run per TriggerWindowMinutes ({window})"
+        + (
+            ", the template's maximum: daily uploads add runs beyond the schedule."
+            if capped and req.images_per_day > 0
+            else ", matched to the schedule so a steady stream of uploads does not add runs."
+        ),
         SRC_SCHEDULES,
     )
     batch = req.latency in ("batch", "both")
@@ -596,7 +640,7 @@ def _job_sizes(plan: _Plan) -> JobSizes:
     req = plan.requirements
     params = plan.parameters
     dpus = GLUE_DPU_PER_WORKER[params["GlueWorkerType"]] * int(params["GlueNumberOfWorkers"])
-    test_images = req.images_total * (1 - TRAIN_SHARE) / 2
+    test_images = req.images_total * (1 - plan.train_share) / 2
     inference_rate = next(t.rps_per_instance for t in ENDPOINT_TIERS if t.instance_type == "ml.m5.large")
     evaluation_rate = PROCESSING_IMAGES_PER_SECOND[params["ProcessingInstanceType"]]
     return JobSizes(

@@ -72,7 +72,7 @@ EXPECTED_CHOICES: dict[str, dict[str, tuple[str, str]]] = {
         "Spot or on-demand": ("on-demand", "not tolerated"),
         "Endpoint": ("batch only", "batch transform"),
         "Batch schedule": ("ENABLED", "Nightly transform"),
-        "Retraining schedule": ("monthly", "1.0 runs a month"),
+        "Retraining schedule": ("monthly", "daily uploads add runs beyond the schedule"),
     },
     "impossible_budget": {
         "Endpoint": ("1 x ml.g4dn.xlarge", "fit the budget"),
@@ -129,6 +129,17 @@ def test_batch_audit_counts_the_endpoint_the_pipeline_still_deploys():
     assert recommendation.cost.item("Real-time endpoint").quantity == 730
     assert recommendation.cost.item("Batch transform").usd > 0
     assert any("always deploys an endpoint" in w for w in recommendation.warnings)
+
+
+def test_daily_uploads_under_a_capped_trigger_window_are_counted_as_runs():
+    recommendation = _recommend("batch_audit")  # monthly retraining, 5,000 uploads a day
+
+    assert recommendation.cost is not None
+    if TEMPLATE.is_file() and _template_parameters()["TriggerWindowMinutes"].get("MaxValue", 43200) < 43200:
+        assert recommendation.cost.runs_per_month == pytest.approx(365 / 12, rel=1e-3)
+        assert any("TriggerWindowMinutes" in w for w in recommendation.warnings)
+    else:
+        assert recommendation.cost.runs_per_month == pytest.approx(1.0)
 
 
 def test_budget_that_cannot_be_met_is_a_warning_with_the_minimum():
