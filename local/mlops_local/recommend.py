@@ -580,6 +580,19 @@ def _schedules(plan: _Plan) -> None:
         "RetrainScheduleState": state,
         "TriggerWindowMinutes": str(window),
     }
+    rounds = 1
+    if plan.parameters.get("EnableTuning") == "true":
+        rounds = math.ceil(
+            int(plan.parameters["TuningMaxJobs"]) / int(plan.parameters["TuningMaxParallelJobs"])
+        )
+    run_hours = rounds * _training_seconds(plan, plan.parameters["TrainingInstanceType"]) / 3600
+    period_hours = 365 * 24 / runs / 12
+    if run_hours > period_hours:
+        plan.warnings.append(
+            f"Training alone takes about {run_hours:.0f} h a run ({rounds} round(s) of trials), longer than"
+            f" the {period_hours:.0f} h between runs: runs will queue. Retrain less often, tune less, or"
+            " train on a window of recent images."
+        )
     capped = window < RETRAIN_SCHEDULES[req.retrain][3]
     plan.choose(
         "Retraining schedule",

@@ -120,6 +120,12 @@ def test_large_plant_writes_its_vpc_and_stays_within_budget():
     )
 
 
+def test_large_plant_warns_that_training_outlasts_a_day():
+    recommendation = _recommend("large_plant")
+
+    assert any("longer than the 24 h between runs" in w for w in recommendation.warnings)
+
+
 def test_batch_audit_counts_the_endpoint_the_pipeline_still_deploys():
     recommendation = _recommend("batch_audit")
 
