@@ -134,9 +134,9 @@ def draw_training_curves(history: Sequence[Mapping[str, float]]) -> Figure:
     loss_axes.set_title("loss")
     loss_axes.legend()
     for key, label in (
-        ("validation_accuracy", "accuracy"),
-        ("validation_macro_f1", "macro F1"),
-        ("validation_min_defect_recall", "min defect recall"),
+        ("accuracy", "accuracy"),
+        ("macro_f1", "macro F1"),
+        ("min_defect_recall", "min defect recall"),
     ):
         values = [row.get(key) for row in history]
         if any(value is not None for value in values):

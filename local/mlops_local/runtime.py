@@ -235,6 +235,13 @@ class LocalRuntime:
             raise RuntimeError("the runtime is not started")
         return self.stack
 
+    @property
+    def endpoint_host(self) -> Any:
+        """The host serving the endpoints on 127.0.0.1 (``url(name)``, ``invoke(name, body, type)``)."""
+        if self._host is None:
+            raise RuntimeError("the runtime is not started")
+        return self._host
+
     def upload_directory(self, local_dir: Path, source: str) -> list[str]:
         """Upload ``<local_dir>/<label>/<file>`` to ``incoming/<source>/<label>/<file>``; return the keys."""
         bucket = self.provisioned.ref("DataBucket")
