@@ -1,0 +1,190 @@
+"""Behaviour the training pipeline definition promises (spot fallback, naming, deployment checks)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+CONTRACT_METRICS = {
+    "train:loss",
+    "validation:loss",
+    "validation:accuracy",
+    "validation:macro_f1",
+    "validation:min_defect_recall",
+}
+# Longest execution names the pipeline is started with: the contract's <trigger>-<yyyymmddTHHMM>-<hash8>
+# and the UUID that EventBridge Scheduler gives its executions.
+LONGEST_CONTRACT_NAME = "schedule-20261128T1745-0123abcd"
+SCHEDULER_NAME = "3f1c9e0a-5b7d-4c2e-9a8b-1234567890ab"
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+
+
+def _render_name(expression: str, execution_name: str) -> str:
+    """Evaluate a States.Format job-name expression for a given execution name (the UUID part as 8 hex)."""
+    template = re.match(r"States\.Format\('([^']*)'", expression).group(1)
+    short_id = execution_name.rsplit("-", 1)[-1]
+    arguments = re.findall(r"\$\.run\.(\w+)|States\.UUID\(\)", expression)
+    values = iter(
+        "deadbeef" if not arg else {"execution_name": execution_name, "short_id": short_id}[arg]
+        for arg in arguments
+    )
+    return re.sub(r"\{\}", lambda _: next(values), template)
+
+
+def _job_names(asl: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    limits = {
+        "HyperParameterTuningJobName.$": 32,
+        "TrainingJobName.$": 63,
+        "ProcessingJobName.$": 63,
+        "TransformJobName.$": 63,
+    }
+    return {
+        name: (state["Parameters"][field], limit)
+        for name, state in asl["States"].items()
+        if state["Type"] == "Task"
+        for field, limit in limits.items()
+        if field in state["Parameters"]
+    }
+
+
+def test_job_names_fit_sagemaker_limits_for_every_execution_name_shape(training_asl, batch_asl):
+    jobs = {**_job_names(training_asl), **_job_names(batch_asl)}
+    assert {"Tune", "Train", "Evaluate", "Transform"} <= set(jobs)
+    for execution_name in (LONGEST_CONTRACT_NAME, SCHEDULER_NAME):
+        for state, (expression, limit) in jobs.items():
+            rendered = _render_name(expression, execution_name)
+            assert len(rendered) <= limit, (state, rendered)
+            assert SAGEMAKER_NAME.match(rendered), (state, rendered)
+
+
+def test_tuning_uses_managed_spot_with_wait_beyond_runtime(training_asl, template):
+    spec = training_asl["States"]["PrepareTraining"]["Parameters"]
+    assert spec["spot"]["EnableManagedSpotTraining"] is True
+    assert set(spec["spot"]["StoppingCondition"]) == {"MaxRuntimeInSeconds.$", "MaxWaitTimeInSeconds.$"}
+    parameters = template["Parameters"]
+    assert parameters["MaxWaitSeconds"]["Default"] > parameters["MaxRuntimeSeconds"]["Default"]
+
+
+def test_config_rejects_spot_wait_not_beyond_runtime(training_asl):
+    rule = training_asl["States"]["ValidateConfig"]["Choices"][0]
+    assert rule["Next"] == "InvalidConfiguration"
+    assert {
+        "Variable": "$.config.max_wait_seconds",
+        "NumericLessThanEqualsPath": "$.config.max_runtime_seconds",
+    } in rule["And"]
+
+
+def test_metric_definitions_cover_the_training_metric_lines(training_asl):
+    definitions = training_asl["States"]["PrepareTraining"]["Parameters"]["definition"][
+        "AlgorithmSpecification"
+    ]["MetricDefinitions"]
+    assert {d["Name"] for d in definitions} == CONTRACT_METRICS
+    line = (
+        "epoch=3; train:loss=0.2100; validation:loss=0.1200; validation:accuracy=0.9700; "
+        "validation:macro_f1=0.9650; validation:min_defect_recall=0.9500;"
+    )
+    found = {d["Name"]: re.search(d["Regex"], line).group(1) for d in definitions}
+    assert found == {
+        "train:loss": "0.2100",
+        "validation:loss": "0.1200",
+        "validation:accuracy": "0.9700",
+        "validation:macro_f1": "0.9650",
+        "validation:min_defect_recall": "0.9500",
+    }
+
+
+def test_tuning_searches_the_four_hyperparameters(training_asl):
+    ranges = training_asl["States"]["Tune"]["Parameters"]["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    names = {r["Name"] for kind in ranges.values() for r in kind}
+    assert names == {"learning_rate", "batch_size", "dropout", "weight_decay"}
+
+
+def test_warm_start_uses_the_champions_tuning_job(training_asl):
+    warm = training_asl["States"]["TuneWarmStart"]["Parameters"]["WarmStartConfig"]
+    assert warm["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName.$": "$.champion.previous_tuning_job"}
+    ]
+    assert "WarmStartConfig" not in training_asl["States"]["Tune"]["Parameters"]
+
+
+def test_spot_capacity_errors_fall_back_to_on_demand_then_retry_the_same_step(training_asl):
+    states = training_asl["States"]
+    for task, check, fallback, reentry in (
+        ("Tune", "CheckTuneCapacityError", "TuneOnDemand", "ChooseTuningStart"),
+        ("TuneWarmStart", "CheckTuneCapacityError", "TuneOnDemand", "ChooseTuningStart"),
+        ("Train", "CheckTrainCapacityError", "TrainOnDemand", "ChooseTrainingNetwork"),
+        ("TrainInVpc", "CheckTrainCapacityError", "TrainOnDemand", "ChooseTrainingNetwork"),
+    ):
+        first_catch = states[task]["Catch"][0]
+        assert first_catch["Next"] == check
+        assert states[check]["Choices"][0]["Next"] == fallback
+        assert states[fallback]["InputPath"] == "$.spec.on_demand"
+        assert states[fallback]["Next"] == reentry
+
+
+def test_fallback_happens_only_from_spot_so_it_cannot_loop(training_asl):
+    for check in ("CheckTuneCapacityError", "CheckTrainCapacityError"):
+        condition = training_asl["States"][check]["Choices"][0]["And"][0]
+        assert condition == {"Variable": "$.capacity.EnableManagedSpotTraining", "BooleanEquals": True}
+
+
+def test_on_demand_fallback_keeps_the_checkpoint_prefix(training_asl):
+    states = training_asl["States"]
+    assert states["Train"]["Parameters"]["CheckpointConfig.$"] == "$.spec.training_checkpoint"
+    checkpoint = states["PrepareTraining"]["Parameters"]["training_checkpoint"]["S3Uri.$"]
+    assert "/checkpoints/{}/train/" in checkpoint
+    assert "$.run.execution_name" in checkpoint
+
+
+def test_plain_training_runs_the_debugger_rules(training_asl):
+    rules = training_asl["States"]["Train"]["Parameters"]["DebugRuleConfigurations"]
+    assert {r["RuleConfigurationName"] for r in rules} == {"LossNotDecreasing", "Overfit"}
+    assert training_asl["States"]["RecordTrainedModel"]["Parameters"]["debugger_rules.$"] == (
+        "$.training_job.DebugRuleEvaluationStatuses"
+    )
+
+
+def test_gate_failure_registers_a_rejected_package_and_notifies(training_asl):
+    states = training_asl["States"]
+    assert states["GatePassed"]["Default"] == "MarkRejected"
+    assert states["MarkRejected"]["Result"] == {"status": "Rejected"}
+    assert states["MarkRejected"]["Next"] == "RegisterModel"
+    assert states["DeployOrReport"]["Default"] == "NotifyGateFailed"
+
+
+def test_registered_packages_carry_metrics_and_tuning_job(training_asl):
+    metadata = training_asl["States"]["RegisterModel"]["Parameters"]["CustomerMetadataProperties"]
+    assert {"accuracy.$", "macro_f1.$", "min_defect_recall.$", "tuning_job.$", "training_job.$"} <= set(
+        metadata
+    )
+
+
+def test_endpoint_wait_is_bounded(training_asl):
+    choices = training_asl["States"]["CheckEndpointStatus"]["Choices"]
+    bound = [c for c in choices if c.get("NumericGreaterThanEqualsPath") == "$.config.endpoint_max_polls"]
+    assert bound and bound[0]["Next"] == "EndpointNotReady"
+    assert training_asl["States"]["WaitForEndpoint"]["SecondsPath"] == "$.config.endpoint_poll_seconds"
+
+
+def test_a_silent_rollback_is_a_failure(training_asl):
+    verify = training_asl["States"]["VerifyDeployment"]
+    assert verify["Choices"][0] == {
+        "Variable": "$.endpoint.endpoint_config_name",
+        "StringEqualsPath": "$.deployment.endpoint_config_name",
+        "Next": "EnsureMonitoring",
+    }
+    assert verify["Default"] == "DeploymentRolledBack"
+    assert training_asl["States"]["DeploymentRolledBack"]["Next"] == "NotifyFailure"
+
+
+def test_failure_notification_carries_state_error_cause_and_redrive_hint(training_asl):
+    message = training_asl["States"]["NotifyFailure"]["Parameters"]["Message"]
+    assert message["failure.$"] == "$.failure"
+    assert "redrive-execution" in message["redrive_hint.$"]
+    catch_paths = {
+        c["ResultPath"]
+        for state in training_asl["States"].values()
+        for c in state.get("Catch", [])
+        if c["Next"] == "NotifyFailure"
+    }
+    assert all(path.startswith("$.failure.") for path in catch_paths)
