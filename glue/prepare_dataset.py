@@ -1,0 +1,537 @@
+"""PrepareDataset: uploaded product photos -> a versioned, validated, deduplicated, split dataset.
+
+Runs as an AWS Glue 5.0 job (Spark 3.5, Python 3.11) and, unchanged, on local pyspark:
+
+    python glue/prepare_dataset.py --source_paths DIR --output_path DIR --dataset_version v1
+
+Every object under the source paths (``<source>/<label>/<file>``) is read with Spark's
+``binaryFile`` source and handled on the executors (``image_preparation``): quarantined with a
+reason, recorded as a duplicate of the kept copy, or kept, normalised and given a split. The
+driver only sees metadata (keys, hashes, counts), never image bytes. Outputs, under
+``<output_path>/<dataset_version>/`` (docs/contracts.md "Dataset"): Parquet shards per split,
+``manifest.json``, ``duplicates.jsonl``, ``quarantine.jsonl`` and ``stats.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import boto3
+from pyspark import StorageLevel
+from pyspark.context import SparkContext
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+_TRAINING = Path(__file__).resolve().parent.parent / "training"
+if _TRAINING.is_dir() and str(_TRAINING) not in sys.path:
+    # From a checkout: on Glue, image_features/image_decoding ship beside this script (--extra-py-files).
+    sys.path.append(str(_TRAINING))
+
+import image_decoding  # noqa: E402
+import image_features  # noqa: E402
+import image_preparation  # noqa: E402
+import object_layout  # noqa: E402
+from image_preparation import SPLITS, ImageLimits, PreparationSettings, check_fractions  # noqa: E402
+from object_layout import SourceRoot, parse_source_roots, place_object, unread_reason  # noqa: E402
+
+try:  # Only on Glue: the awsglue runtime is not installable elsewhere.
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+except ImportError:
+    GlueContext = Job = getResolvedOptions = None
+
+
+LOG = logging.getLogger("prepare_dataset")
+ROWS_PER_SHARD = 2_000  # ~20 MB of 64x64 PNGs per Parquet file: few files, still parallel to read
+ARROW_BATCH_ROWS = 64  # images per batch handed to Python: bounds executor memory for large photos
+# The modules the executors import; on Glue --extra-py-files ships them, locally addPyFile does.
+WORKER_MODULES = (image_preparation, object_layout, image_features, image_decoding)
+
+
+class DatasetError(RuntimeError):
+    """The uploads cannot make a usable dataset; the message says why and what to fix."""
+
+
+class AccountingError(AssertionError):
+    """Some object is not in exactly one of manifest, duplicates and quarantine."""
+
+
+# --- arguments -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """The job's arguments, the same on Glue and locally."""
+
+    source_paths: str
+    output_path: str
+    dataset_version: str
+    image_size: int = 64
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    min_images_per_class: int = 10
+    normal_class: str = "ok"
+    min_image_side: int = 32
+    max_image_side: int = 10_000
+
+    def __post_init__(self) -> None:
+        check_fractions(self.val_fraction, self.test_fraction)
+        if not 8 <= self.image_size <= 1024:
+            raise ValueError(f"image_size={self.image_size} must be between 8 and 1024")
+        if self.min_images_per_class < 1:
+            raise ValueError("min_images_per_class must be at least 1")
+        if not self.dataset_version or "/" in self.dataset_version:
+            raise ValueError(f"dataset_version {self.dataset_version!r} must be a non-empty name without '/'")
+
+    @property
+    def dataset_uri(self) -> str:
+        return f"{self.output_path.rstrip('/')}/{self.dataset_version}"
+
+
+REQUIRED_ARGUMENTS = ("source_paths", "output_path", "dataset_version")
+OPTIONAL_ARGUMENTS = (
+    "image_size",
+    "val_fraction",
+    "test_fraction",
+    "min_images_per_class",
+    "normal_class",
+    "min_image_side",
+    "max_image_side",
+)
+
+
+def parse_arguments(
+    argv: Sequence[str], resolve_options: Callable[[list[str], list[str]], dict[str, str]] | None = None
+) -> JobConfig:
+    """Build the config from ``--name value`` arguments; unknown ones (``--JOB_NAME``...) are ignored.
+
+    ``resolve_options`` is Glue's ``getResolvedOptions`` when running on Glue, which fails on any
+    name asked for but absent, so optional arguments are asked for only when given.
+    """
+    if resolve_options is not None:
+        wanted = list(REQUIRED_ARGUMENTS) + [name for name in OPTIONAL_ARGUMENTS if f"--{name}" in argv]
+        values: dict[str, Any] = dict(resolve_options(list(argv), wanted))
+    else:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        for name in REQUIRED_ARGUMENTS:
+            parser.add_argument(f"--{name}", required=True)
+        for name in OPTIONAL_ARGUMENTS:
+            parser.add_argument(f"--{name}")
+        known, _unknown = parser.parse_known_args(list(argv)[1:])
+        values = {name: value for name, value in vars(known).items() if value is not None}
+    types = JobConfig.__annotations__
+    converters: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str}
+    return JobConfig(
+        **{name: converters[types[name]](value) for name, value in values.items() if name in types}
+    )
+
+
+# --- Spark -----------------------------------------------------------------------------------------
+
+
+def local_spark_session(cores: int = 2, app_name: str = "prepare-dataset") -> SparkSession:
+    """A lean local SparkSession (no UI, few shuffle partitions) for tests, benchmarks, local runs."""
+    # Executors must run this interpreter, not whatever "python3" is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
+        .config("spark.default.parallelism", str(max(2, cores * 2)))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def ship_worker_modules(spark: SparkSession) -> None:
+    """Make the per-object modules importable on local executors (Glue ships them itself)."""
+    for module in WORKER_MODULES:
+        spark.sparkContext.addPyFile(str(module.__file__))
+
+
+@dataclass
+class DatasetResult:
+    """What the job wrote, for callers and tests (``stats`` is ``stats.json``)."""
+
+    dataset_uri: str
+    stats: dict[str, Any]
+    manifest: dict[str, Any]
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    quarantine: list[dict[str, str]] = field(default_factory=list)
+
+
+def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
+    """The Spark plan: read, prepare per object, deduplicate, split, check, write."""
+    roots = parse_source_roots(config.source_paths)
+    output = parse_source_roots(config.dataset_uri)[0]
+    if any(output.location.startswith(root.location) for root in roots):
+        # Writing under an upload prefix would trigger the pipeline on its own output.
+        raise ValueError(f"output {config.dataset_uri} lies under a source path")
+    listed = list_source_objects(roots)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
+    settings = PreparationSettings(
+        roots=tuple(roots),
+        image_size=config.image_size,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        limits=ImageLimits(min_side=config.min_image_side, max_side=config.max_image_side),
+    )
+    raw = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load([root.location for root in roots])
+        .select("path", "content")
+    )
+    records = raw.mapInPandas(partial(image_preparation.prepare_batches, settings=settings), _record_schema())
+    records = records.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rejected = records.where(F.col("reason").isNotNull())
+        by_content = Window.partitionBy("sha256").orderBy("key", "location")
+        ranked = records.where(F.col("reason").isNull()).select(
+            "*",
+            F.row_number().over(by_content).alias("copy_rank"),
+            F.first("key").over(by_content).alias("kept_key"),
+        )
+        kept = ranked.where(F.col("copy_rank") == 1).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            quarantine = _rows(rejected.select("location", "key", "source", "reason"))
+            duplicates = _rows(
+                ranked.where(F.col("copy_rank") > 1).select("location", "key", "source", "sha256", "kept_key")
+            )
+            objects = _rows(kept.select("location", "key", "source", "label", "split", "sha256"))
+            read = {row["location"] for row in quarantine + duplicates + objects}
+            quarantine += [
+                {
+                    "location": location,
+                    "key": place.key,
+                    "source": place.source,
+                    "reason": unread_reason(location, roots, listed[location]),
+                }
+                for location in sorted(set(listed) - read)
+                for place in [place_object(location, roots)]
+            ]
+            labels_seen = {
+                row["label"] for row in _rows(records.where(F.col("label") != "").select("label").distinct())
+            }
+            check_usable(
+                config,
+                roots=roots,
+                labels_seen=labels_seen,
+                objects=objects,
+                duplicates=duplicates,
+                quarantine=quarantine,
+            )
+            accounting = account(listed, objects, duplicates, quarantine)
+            stats = dataset_stats(
+                config,
+                objects=objects,
+                duplicates=duplicates,
+                quarantine=quarantine,
+                accounting=accounting,
+                channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
+                feature_baseline=_feature_baseline(kept),
+            )
+            _write_splits(kept, config, Counter(row["split"] for row in objects))
+        finally:
+            kept.unpersist()
+    finally:
+        records.unpersist()
+    manifest = {
+        "dataset_version": config.dataset_version,
+        "image_size": config.image_size,
+        "labels": stats["labels"],
+        "normal_class": config.normal_class,
+        "objects": [_without_location(row) for row in sorted(objects, key=lambda row: row["key"])],
+    }
+    result = DatasetResult(
+        dataset_uri=config.dataset_uri,
+        stats=stats,
+        manifest=manifest,
+        duplicates=[_without_location(row) for row in sorted(duplicates, key=lambda row: row["key"])],
+        quarantine=[_without_location(row) for row in sorted(quarantine, key=lambda row: row["key"])],
+    )
+    _write_documents(result)
+    return result
+
+
+def _rows(frame: DataFrame) -> list[dict[str, Any]]:
+    """Collect a metadata-only frame (never one with image bytes) as dicts."""
+    return [row.asDict() for row in frame.collect()]
+
+
+def _channel_sums(train: DataFrame) -> tuple[list[float], list[float], int]:
+
+    row = train.agg(
+        *[F.sum(F.col("channel_sum")[i]).alias(f"s{i}") for i in range(3)],
+        *[F.sum(F.col("channel_sum_sq")[i]).alias(f"q{i}") for i in range(3)],
+        F.sum("pixels").alias("pixels"),
+    ).collect()[0]
+    return (
+        [row[f"s{i}"] or 0.0 for i in range(3)],
+        [row[f"q{i}"] or 0.0 for i in range(3)],
+        row["pixels"] or 0,
+    )
+
+
+def _feature_baseline(kept: DataFrame) -> dict[str, dict[str, float]]:
+
+    values = kept.select(F.explode("features").alias("feature", "value"))
+    rows = values.groupBy("feature").agg(
+        F.mean("value").alias("mean"),
+        F.stddev_pop("value").alias("std"),
+        F.min("value").alias("min"),
+        F.max("value").alias("max"),
+    )
+    return {
+        row["feature"]: {name: float(row[name]) for name in ("mean", "std", "min", "max")}
+        for row in sorted(rows.collect(), key=lambda row: row["feature"])
+    }
+
+
+def _write_splits(kept: DataFrame, config: JobConfig, counts: Counter[str]) -> None:
+
+    columns: list[Column | str] = [
+        "key",
+        "source",
+        "label",
+        "split",
+        "sha256",
+        "image",
+        F.col("orig_width").cast("int").alias("orig_width"),
+        F.col("orig_height").cast("int").alias("orig_height"),
+        "format",
+    ]
+    for split in SPLITS:
+        shards = max(1, math.ceil(counts[split] / ROWS_PER_SHARD))
+        rows = (
+            kept.where(F.col("split") == split).select(*columns).coalesce(shards).sortWithinPartitions("key")
+        )
+        rows.write.mode("overwrite").parquet(f"{config.dataset_uri}/{split}")
+
+
+def _record_schema() -> T.StructType:
+    return T.StructType(
+        [
+            T.StructField("location", T.StringType()),
+            T.StructField("key", T.StringType()),
+            T.StructField("source", T.StringType()),
+            T.StructField("label", T.StringType()),
+            T.StructField("reason", T.StringType()),
+            T.StructField("sha256", T.StringType()),
+            T.StructField("split", T.StringType()),
+            T.StructField("image", T.BinaryType()),
+            T.StructField("orig_width", T.IntegerType()),
+            T.StructField("orig_height", T.IntegerType()),
+            T.StructField("format", T.StringType()),
+            T.StructField("channel_sum", T.ArrayType(T.DoubleType())),
+            T.StructField("channel_sum_sq", T.ArrayType(T.DoubleType())),
+            T.StructField("pixels", T.LongType()),
+            T.StructField("features", T.MapType(T.StringType(), T.DoubleType())),
+        ]
+    )
+
+
+# --- rules on metadata (driver side, no Spark) -----------------------------------------------------
+
+
+def check_usable(
+    config: JobConfig,
+    *,
+    roots: Sequence[SourceRoot],
+    labels_seen: set[str],
+    objects: Sequence[dict[str, Any]],
+    duplicates: Sequence[dict[str, Any]],
+    quarantine: Sequence[dict[str, Any]],
+) -> None:
+    """Raise DatasetError without a label folder, with a class too small or without the normal class."""
+    where = ", ".join(root.location for root in roots)
+    if not labels_seen:
+        raise DatasetError(
+            f"no label folder under {where}: expected objects at <source>/<label>/<file>,"
+            f" found {len(quarantine)} object(s) elsewhere or unreadable"
+        )
+    kept = Counter(row["label"] for row in objects)
+    short = {label: kept[label] for label in sorted(labels_seen) if kept[label] < config.min_images_per_class}
+    if short:
+        detail = ", ".join(f"{label}: {count}" for label, count in short.items())
+        raise DatasetError(
+            f"classes with fewer than {config.min_images_per_class} usable images (after quarantine"
+            f" and deduplication): {detail}; {len(quarantine)} object(s) quarantined,"
+            f" {len(duplicates)} duplicate(s)"
+        )
+    if config.normal_class not in kept:
+        raise DatasetError(f"the normal class {config.normal_class!r} has no images; labels: {sorted(kept)}")
+
+
+def account(
+    listed: Collection[str],
+    objects: Sequence[dict[str, Any]],
+    duplicates: Sequence[dict[str, Any]],
+    quarantine: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """Check that every object is in exactly one output; return the ``accounting`` block of stats.json."""
+    placed = Counter(row["location"] for row in [*objects, *duplicates, *quarantine])
+    twice = sorted(location for location, count in placed.items() if count > 1)
+    missing = sorted(set(listed) - set(placed))
+    if twice or missing:
+        raise AccountingError(f"objects in more than one output: {twice[:5]}; in none: {missing[:5]}")
+    unlisted = set(placed) - set(listed)
+    if unlisted:
+        # Uploaded while the job ran: read and handled like the others, just not in the first listing.
+        LOG.warning("%d object(s) appeared after the listing, e.g. %s", len(unlisted), sorted(unlisted)[0])
+    return {
+        "uploaded": len(placed),
+        "kept": len(objects),
+        "duplicates": len(duplicates),
+        "quarantined": len(quarantine),
+        "balanced": len(placed) == len(objects) + len(duplicates) + len(quarantine),
+    }
+
+
+def dataset_stats(
+    config: JobConfig,
+    *,
+    objects: Sequence[dict[str, Any]],
+    duplicates: Sequence[dict[str, Any]],
+    quarantine: Sequence[dict[str, Any]],
+    accounting: dict[str, Any],
+    channel_sums: tuple[list[float], list[float], int],
+    feature_baseline: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """``stats.json``: counts, accounting, channel statistics of the train split, feature baseline."""
+    labels = sorted({row["label"] for row in objects})
+    per_class = Counter((row["label"], row["split"]) for row in objects)
+    sums, squares, pixels = channel_sums
+    mean = [value / pixels if pixels else 0.0 for value in sums]
+    std = [
+        math.sqrt(max(sq / pixels - m * m, 0.0)) if pixels else 0.0
+        for sq, m in zip(squares, mean, strict=True)
+    ]
+    return {
+        "dataset_version": config.dataset_version,
+        "image_size": config.image_size,
+        "color_mode": "RGB",
+        "labels": labels,
+        "normal_class": config.normal_class,
+        "accounting": accounting,
+        "classes": {label: {split: per_class[(label, split)] for split in SPLITS} for label in labels},
+        "splits": {split: sum(per_class[(label, split)] for label in labels) for split in SPLITS},
+        "split_fractions": {"validation": config.val_fraction, "test": config.test_fraction},
+        "channel_mean": mean,
+        "channel_std": std,
+        "channel_stats_split": "train",
+        "feature_baseline": feature_baseline,
+        "quarantine_reasons": dict(
+            sorted(Counter(row["reason"].split(":")[0] for row in quarantine).items())
+        ),
+    }
+
+
+def _without_location(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if name != "location"}
+
+
+# --- storage (listing and small documents; S3 or local) --------------------------------------------
+
+
+def list_source_objects(roots: Sequence[SourceRoot]) -> dict[str, int]:
+    """Size of every object under the roots by location, including those Spark's reader skips."""
+    sizes: dict[str, int] = {}
+    for root in roots:
+        found = _list_s3(root) if root.is_s3 else _list_local(root)
+        if not found:
+            raise DatasetError(f"no objects under {root.location}: no label folder to read")
+        sizes.update(found)
+    return sizes
+
+
+def _list_local(root: SourceRoot) -> dict[str, int]:
+    if not os.path.isdir(root.location):
+        raise DatasetError(f"source path {root.location} is not a folder")
+    paths = [os.path.join(folder, name) for folder, _dirs, files in os.walk(root.location) for name in files]
+    return {path: os.path.getsize(path) for path in paths}
+
+
+def _list_s3(root: SourceRoot) -> dict[str, int]:
+    pages = (
+        boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=root.bucket, Prefix=root.prefix)
+    )
+    # Keys ending in "/" are folder markers (console "Create folder"), not uploads.
+    return {
+        f"s3://{root.bucket}/{item['Key']}": int(item["Size"])
+        for page in pages
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    }
+
+
+def _write_text(uri: str, text: str) -> None:
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        content_type = "application/json" if key.endswith(".json") else "application/x-ndjson"
+        boto3.client("s3").put_object(
+            Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
+        )
+        return
+    path = Path(uri[len("file:") :] if uri.startswith("file:") else uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_documents(result: DatasetResult) -> None:
+    def jsonl(rows: list[dict[str, Any]]) -> str:
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+    base = result.dataset_uri
+    _write_text(f"{base}/duplicates.jsonl", jsonl(result.duplicates))
+    _write_text(f"{base}/quarantine.jsonl", jsonl(result.quarantine))
+    _write_text(f"{base}/manifest.json", json.dumps(result.manifest, ensure_ascii=False, indent=1) + "\n")
+    # Last: a dataset with stats.json is complete.
+    _write_text(f"{base}/stats.json", json.dumps(result.stats, ensure_ascii=False, indent=2) + "\n")
+
+
+# --- entry point -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> int:
+    """Parse arguments, get a SparkSession (Glue's or a local one), run the job, report."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    on_glue = getResolvedOptions is not None
+    config = parse_arguments(argv, getResolvedOptions if on_glue else None)
+    if on_glue:
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        spark = glue_context.spark_session
+        job = Job(glue_context)
+        job.init(getResolvedOptions(list(argv), ["JOB_NAME"])["JOB_NAME"], {})
+    else:
+        spark = local_spark_session()
+        ship_worker_modules(spark)
+    try:
+        result = prepare_dataset(spark, config)
+    except DatasetError as error:
+        LOG.error("dataset not usable: %s", error)
+        raise
+    LOG.info("dataset %s written: %s", result.dataset_uri, json.dumps(result.stats["accounting"]))
+    if on_glue:
+        job.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
