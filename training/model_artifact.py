@@ -1,0 +1,118 @@
+"""The ``model.pt`` file (docs/contracts.md "Training") and loading a model from any of its forms.
+
+A model arrives as an unpacked model directory, a directory holding ``model.tar.gz`` (a processing
+job input), or the ``model.tar.gz`` itself. ``model.pt`` holds only tensors and plain values, so it
+loads with ``weights_only=True``: no pickled code from an artefact ever runs.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import defect_model
+import torch
+from torch import nn
+
+MODEL_FILE = "model.pt"
+MODEL_ARCHIVE = "model.tar.gz"
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference plus everything needed to feed it and name its outputs."""
+
+    network: nn.Module
+    arch: str
+    labels: list[str]
+    normal_class: str
+    image_size: int
+    mean: list[float]
+    std: list[float]
+    model_version: str
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+def save_model_file(
+    path: Path,
+    *,
+    network: nn.Module,
+    arch: str,
+    labels: list[str],
+    normal_class: str,
+    image_size: int,
+    mean: list[float],
+    std: list[float],
+    model_version: str,
+    hyperparameters: dict[str, Any],
+) -> None:
+    """Write ``model.pt`` with the keys of the contract."""
+    torch.save(
+        {
+            "state_dict": {name: tensor.detach().cpu() for name, tensor in network.state_dict().items()},
+            "arch": arch,
+            "labels": list(labels),
+            "normal_class": normal_class,
+            "image_size": int(image_size),
+            "mean": [float(m) for m in mean],
+            "std": [float(s) for s in std],
+            "model_version": model_version,
+            "hyperparameters": hyperparameters,
+        },
+        path,
+    )
+
+
+def load_model_file(path: Path) -> LoadedModel:
+    """Load ``model.pt`` into an eval-mode network on the CPU."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    network = defect_model.build_model(saved["arch"], len(saved["labels"]))
+    network.load_state_dict(saved["state_dict"])
+    network.eval()
+    return LoadedModel(
+        network=network,
+        arch=saved["arch"],
+        labels=list(saved["labels"]),
+        normal_class=saved["normal_class"],
+        image_size=int(saved["image_size"]),
+        mean=list(saved["mean"]),
+        std=list(saved["std"]),
+        model_version=str(saved["model_version"]),
+        hyperparameters=dict(saved.get("hyperparameters", {})),
+    )
+
+
+def find_model_source(location: Path) -> Path | None:
+    """Return the ``model.pt`` or ``model.tar.gz`` at ``location``, or None if it holds no model.
+
+    ``location`` may be a model directory, a directory holding ``model.tar.gz`` (at any depth, as
+    a processing input copies an S3 prefix), or the archive or model file itself.
+    """
+    if location.is_file():
+        return location if location.name in {MODEL_FILE, MODEL_ARCHIVE} else None
+    if not location.is_dir():
+        return None
+    for name in (MODEL_FILE, MODEL_ARCHIVE):
+        if (location / name).is_file():
+            return location / name
+    archives = sorted(location.rglob(MODEL_ARCHIVE))
+    return archives[0] if archives else None
+
+
+def load_model(location: Path) -> LoadedModel:
+    """Load a model from a directory, a directory holding ``model.tar.gz``, or the archive."""
+    source = find_model_source(location)
+    if source is None:
+        raise FileNotFoundError(f"no {MODEL_FILE} or {MODEL_ARCHIVE} at {location}")
+    if source.name == MODEL_FILE:
+        return load_model_file(source)
+    with tempfile.TemporaryDirectory(prefix="model-") as unpacked, tarfile.open(source, "r:gz") as archive:
+        # The "data" filter refuses absolute paths, links out of the folder and device files.
+        archive.extractall(unpacked, filter="data")
+        model_file = Path(unpacked) / MODEL_FILE
+        if not model_file.is_file():
+            raise FileNotFoundError(f"{source} holds no {MODEL_FILE} at its root")
+        return load_model_file(model_file)

@@ -1,0 +1,432 @@
+"""SageMaker script-mode training entry point for the defect classifier.
+
+Reads the train and validation channels (Parquet shards), trains with early stopping on the
+objective metric, prints one metric line per epoch for ``MetricDefinitions``, checkpoints every
+epoch (and on SIGTERM) for managed spot training, and writes ``model.pt``, ``metrics.json`` and
+the serving ``code/`` to ``SM_MODEL_DIR``. See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import csv
+import json
+import logging
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import defect_model
+import numpy as np
+import torch
+from augmentation import augment_batch
+from checkpointing import EXIT_TERMINATED, TerminationRequest, load_checkpoint, save_checkpoint
+from classification_metrics import classification_report
+from hyperparameters import OBJECTIVE_METRICS, Hyperparameters, parse_hyperparameters
+from model_artifact import save_model_file
+from parquet_dataset import ImageSplit, load_split
+from torch import nn
+
+LOG = logging.getLogger("train")
+SOURCE_DIR = Path(__file__).resolve().parent
+SERVING_ENTRY_POINT = "inference.py"
+
+
+@dataclass(frozen=True)
+class TrainingPaths:
+    """Where script mode puts inputs and expects outputs."""
+
+    train: Path
+    validation: Path
+    model_dir: Path
+    output_data_dir: Path
+    checkpoint_dir: Path
+    model_version: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> TrainingPaths:
+        """Read the ``SM_*`` variables, with the container's defaults."""
+        return cls(
+            train=Path(environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")),
+            validation=Path(environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+            model_dir=Path(environ.get("SM_MODEL_DIR", "/opt/ml/model")),
+            output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
+            checkpoint_dir=Path(environ.get("SM_CHECKPOINT_DIR", "/opt/ml/checkpoints")),
+            model_version=environ.get("TRAINING_JOB_NAME", "local"),
+        )
+
+
+@dataclass
+class RunState:
+    """Everything a restart needs besides the model, optimizer, scheduler and RNG states."""
+
+    epochs_done: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = float("-inf")
+    best_validation_loss: float = float("inf")
+    best_state_dict: dict[str, torch.Tensor] | None = None
+    best_report: dict[str, Any] | None = None
+    epochs_without_improvement: int = 0
+    stopped_early: bool = False
+    # The epoch being trained when SIGTERM arrived: its batch order and progress.
+    partial_epoch: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped_early
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (the container's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def metric_line(entry: Mapping[str, float], *, prefix: str = "epoch") -> str:
+    """The per-epoch log line matched by the MetricDefinitions (docs/contracts.md)."""
+    return (
+        f"{prefix}={int(entry['epoch'])}; train:loss={entry['train_loss']:.4f}; "
+        f"validation:loss={entry['validation_loss']:.4f}; validation:accuracy={entry['accuracy']:.4f}; "
+        f"validation:macro_f1={entry['macro_f1']:.4f}; "
+        f"validation:min_defect_recall={entry['min_defect_recall']:.4f};"
+    )
+
+
+class Trainer:
+    """One training run: model, optimiser, schedule and data, resumable from a checkpoint."""
+
+    def __init__(
+        self, hp: Hyperparameters, train: ImageSplit, validation: ImageSplit, labels: list[str]
+    ) -> None:
+        self.hp = hp
+        self.train = train
+        self.validation = validation
+        self.labels = labels
+        index = {label: i for i, label in enumerate(labels)}
+        self.train_targets = torch.tensor([index[label] for label in train.labels], dtype=torch.long)
+        self.validation_targets = np.array([index[label] for label in validation.labels])
+        train_mean, train_std = defect_model.channel_statistics(train.images)
+        self.mean, self.std = defect_model.normalisation_for(hp.model, train_mean, train_std)
+
+        torch.manual_seed(hp.seed)
+        random.seed(hp.seed)
+        np.random.seed(hp.seed)
+        self.generator = torch.Generator().manual_seed(hp.seed)
+        self.network = defect_model.build_model(
+            hp.model, len(labels), dropout=hp.dropout, pretrained=hp.pretrained and hp.model != "small_cnn"
+        )
+        self.optimizer = torch.optim.AdamW(
+            self.network.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=hp.epochs)
+        self.criterion = nn.CrossEntropyLoss(weight=self._class_weights())
+        self.state = RunState()
+
+    def _class_weights(self) -> torch.Tensor | None:
+        if self.hp.class_weighting == "none":
+            return None
+        # "balanced": each class weighs n_samples / (n_classes * n_class_samples), so rare
+        # defects count as much as the common normal class.
+        counts = torch.bincount(self.train_targets, minlength=len(self.labels)).double()
+        weights = counts.sum() / (len(self.labels) * counts.clamp(min=1))
+        return weights.float()
+
+    # Checkpoints ----------------------------------------------------------------------------
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for a checkpoint to belong to this run (threads may differ)."""
+        settings = self.hp.as_dict()
+        settings.pop("num_threads")
+        return {"hyperparameters": settings, "labels": self.labels, "train_samples": len(self.train)}
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The full state of the run, for ``save_checkpoint``."""
+        return {
+            "fingerprint": self.fingerprint(),
+            "model": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "run": vars(self.state).copy(),
+        }
+
+    def restore(self, checkpoint: Mapping[str, Any]) -> bool:
+        """Resume from a checkpoint; False (and a fresh start) if it belongs to another run."""
+        if checkpoint.get("fingerprint") != self.fingerprint():
+            LOG.warning("checkpoint was written by a run with other settings or data; ignoring it")
+            return False
+        self.network.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        self.state = RunState(**checkpoint["run"])
+        return True
+
+    # Training -------------------------------------------------------------------------------
+
+    def run(self, checkpoint_dir: Path | None, termination: TerminationRequest) -> bool:
+        """Train until done or early-stopped; False when interrupted by SIGTERM (checkpoint saved)."""
+        while not self.state.finished and self.state.epochs_done < self.hp.epochs:
+            if not self._train_epoch(termination):
+                self._save(checkpoint_dir)
+                return False
+            entry = self._end_epoch()
+            print(metric_line(entry), flush=True)
+            self._save(checkpoint_dir)
+            if termination.requested:
+                return False
+        return True
+
+    def _save(self, checkpoint_dir: Path | None) -> None:
+        if checkpoint_dir is not None:
+            save_checkpoint(checkpoint_dir, self.checkpoint_state())
+
+    def _train_epoch(self, termination: TerminationRequest) -> bool:
+        """Train one epoch (or its remainder after a restart); False if SIGTERM stopped it."""
+        partial = self.state.partial_epoch or {
+            "epoch": self.state.epochs_done + 1,
+            "order": torch.randperm(len(self.train), generator=self.generator),
+            "next_batch": 0,
+            "loss_sum": 0.0,
+            "samples": 0,
+            "started": time.monotonic(),
+        }
+        partial["started"] = time.monotonic() - partial.get("elapsed", 0.0)
+        self.state.partial_epoch = None
+        order: torch.Tensor = partial["order"]
+        batch_count = (len(order) + self.hp.batch_size - 1) // self.hp.batch_size
+        self.network.train()
+        for batch in range(partial["next_batch"], batch_count):
+            if termination.requested:
+                # Abandon nothing already done: the checkpoint resumes at this very batch.
+                partial["next_batch"] = batch
+                partial["elapsed"] = time.monotonic() - partial["started"]
+                self.state.partial_epoch = partial
+                return False
+            rows = order[batch * self.hp.batch_size : (batch + 1) * self.hp.batch_size]
+            inputs = defect_model.to_unit_tensor(self.train.images[rows.numpy()])
+            if self.hp.augment:
+                inputs = augment_batch(inputs, self.generator)
+            inputs = defect_model.normalise(inputs, self.mean, self.std)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.criterion(self.network(inputs), self.train_targets[rows])
+            loss.backward()
+            self.optimizer.step()
+            partial["loss_sum"] += float(loss.item()) * len(rows)
+            partial["samples"] += len(rows)
+        self.scheduler.step()
+        self.state.partial_epoch = {**partial, "next_batch": batch_count}
+        return True
+
+    def _end_epoch(self) -> dict[str, float]:
+        partial = self.state.partial_epoch
+        assert partial is not None
+        self.state.partial_epoch = None
+        probabilities = defect_model.predict_probabilities(
+            self.network, self.validation.images, self.mean, self.std
+        )
+        picked = probabilities[np.arange(len(probabilities)), self.validation_targets]
+        validation_loss = float(-np.log(np.clip(picked, 1e-12, None)).mean())
+        predicted = [self.labels[i] for i in probabilities.argmax(axis=1)]
+        report = classification_report(self.validation.labels, predicted, self.labels, self.hp.normal_class)
+        entry = {
+            "epoch": partial["epoch"],
+            "train_loss": partial["loss_sum"] / max(partial["samples"], 1),
+            "validation_loss": validation_loss,
+            "accuracy": report["accuracy"],
+            "macro_f1": report["macro_f1"],
+            "min_defect_recall": report["min_defect_recall"],
+            "learning_rate": self.scheduler.get_last_lr()[0],
+            "seconds": time.monotonic() - partial["started"],
+        }
+        self.state.history.append(entry)
+        self.state.epochs_done = partial["epoch"]
+        self._track_best(entry, report)
+        return entry
+
+    def _track_best(self, entry: dict[str, float], report: dict[str, Any]) -> None:
+        key, larger_is_better = OBJECTIVE_METRICS[self.hp.objective_metric]
+        score = entry[key] if larger_is_better else -entry[key]
+        state = self.state
+        # Ties on the objective (common once validation accuracy reaches 1.0) go to the lower
+        # validation loss: the better-calibrated model.
+        improved = score > state.best_score or (
+            score == state.best_score and entry["validation_loss"] < state.best_validation_loss
+        )
+        if improved:
+            state.best_epoch = int(entry["epoch"])
+            state.best_score = score
+            state.best_validation_loss = entry["validation_loss"]
+            state.best_state_dict = copy.deepcopy(self.network.state_dict())
+            state.best_report = report
+            state.epochs_without_improvement = 0
+        else:
+            state.epochs_without_improvement += 1
+            if state.epochs_without_improvement >= self.hp.patience:
+                LOG.info(
+                    "early stop after epoch %d: no improvement in %d epochs", entry["epoch"], self.hp.patience
+                )
+                state.stopped_early = True
+
+    def best_network(self) -> nn.Module:
+        """The network with the best epoch's weights loaded."""
+        if self.state.best_state_dict is not None:
+            self.network.load_state_dict(self.state.best_state_dict)
+        return self.network
+
+
+# Outputs ------------------------------------------------------------------------------------
+
+
+def serving_modules(entry_point: Path) -> list[Path]:
+    """``entry_point`` and every module of its folder that it imports, directly or not."""
+    folder = entry_point.parent
+    found: list[Path] = []
+    pending = [entry_point]
+    while pending:
+        module = pending.pop()
+        if module in found:
+            continue
+        found.append(module)
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module.split(".")[0]]
+            pending += [folder / f"{name}.py" for name in names if (folder / f"{name}.py").is_file()]
+    return sorted(found)
+
+
+def copy_serving_code(model_dir: Path) -> list[str]:
+    """Copy the inference handler and its local imports to ``model_dir/code``; returns the names."""
+    code_dir = model_dir / "code"
+    code_dir.mkdir(parents=True, exist_ok=True)
+    modules = serving_modules(SOURCE_DIR / SERVING_ENTRY_POINT)
+    for module in modules:
+        shutil.copy2(module, code_dir / module.name)
+    return [module.name for module in modules]
+
+
+def write_outputs(trainer: Trainer, paths: TrainingPaths) -> dict[str, Any]:
+    """Write model.pt, metrics.json and code/ to the model dir, and the curve to the output dir."""
+    state = trainer.state
+    report = state.best_report or {}
+    paths.model_dir.mkdir(parents=True, exist_ok=True)
+    save_model_file(
+        paths.model_dir / "model.pt",
+        network=trainer.best_network(),
+        arch=trainer.hp.model,
+        labels=trainer.labels,
+        normal_class=trainer.hp.normal_class,
+        image_size=trainer.train.image_size,
+        mean=trainer.mean,
+        std=trainer.std,
+        model_version=paths.model_version,
+        hyperparameters=trainer.hp.as_dict(),
+    )
+    metrics = {
+        "model_version": paths.model_version,
+        "split": "validation",
+        "labels": trainer.labels,
+        "normal_class": trainer.hp.normal_class,
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epochs_done,
+        "stopped_early": state.stopped_early,
+        "objective_metric": trainer.hp.objective_metric,
+        "accuracy": report.get("accuracy"),
+        "macro_f1": report.get("macro_f1"),
+        "min_defect_recall": report.get("min_defect_recall"),
+        "per_class": report.get("per_class"),
+        "confusion_matrix": report.get("confusion_matrix"),
+        "history": state.history,
+    }
+    (paths.model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    copy_serving_code(paths.model_dir)
+    paths.output_data_dir.mkdir(parents=True, exist_ok=True)
+    (paths.output_data_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")
+    with (paths.output_data_dir / "training_curve.csv").open("w", newline="", encoding="utf-8") as stream:
+        if state.history:
+            writer = csv.DictWriter(stream, fieldnames=list(state.history[0]))
+            writer.writeheader()
+            writer.writerows(state.history)
+    return metrics
+
+
+def usable_checkpoint_dir(directory: Path) -> Path | None:
+    """The checkpoint folder if it can be created and written, else None (checkpoints off)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        LOG.warning("checkpoints disabled: cannot create %s (%s)", directory, exc)
+        return None
+    if not os.access(directory, os.W_OK):
+        LOG.warning("checkpoints disabled: %s is not writable", directory)
+        return None
+    return directory
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run a training job; returns the process exit status (0, or 143 when stopped by SIGTERM)."""
+    environ = os.environ if environ is None else environ
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    hp = parse_hyperparameters(sys.argv[1:] if argv is None else argv, environ.get("SM_HPS"))
+    paths = TrainingPaths.from_environ(environ)
+    threads = hp.num_threads or available_cores()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    termination = TerminationRequest().install()
+    try:
+        train = load_split(paths.train)
+        validation = load_split(paths.validation, image_size=train.image_size)
+        labels = sorted(set(train.labels))
+        unseen = sorted(set(validation.labels) - set(labels))
+        if unseen:
+            raise ValueError(f"validation labels absent from the training data: {unseen}")
+        if hp.normal_class not in labels:
+            LOG.warning(
+                "normal class %r is not among the labels %s: every class counts as a defect",
+                hp.normal_class,
+                labels,
+            )
+        LOG.info(
+            "training %s on %d images (%d validation), labels %s, %d threads",
+            hp.model, len(train), len(validation), labels, threads,
+        )  # fmt: skip
+        trainer = Trainer(hp, train, validation, labels)
+        checkpoint_dir = usable_checkpoint_dir(paths.checkpoint_dir)
+        checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else None
+        if checkpoint is not None and trainer.restore(checkpoint):
+            LOG.info("resumed from checkpoint after %d epochs", trainer.state.epochs_done)
+        if not trainer.run(checkpoint_dir, termination):
+            LOG.warning("stopped by SIGTERM; checkpoint saved, exiting with %d", EXIT_TERMINATED)
+            return EXIT_TERMINATED
+    finally:
+        termination.restore()
+    metrics = write_outputs(trainer, paths)
+    best = next(entry for entry in trainer.state.history if entry["epoch"] == trainer.state.best_epoch)
+    # The tuner takes the last value a MetricDefinition matched: end with the kept epoch's values.
+    print(metric_line(best, prefix="best_epoch"), flush=True)
+    LOG.info(
+        "best epoch %d: accuracy %.4f, macro F1 %.4f",
+        metrics["best_epoch"],
+        metrics["accuracy"],
+        metrics["macro_f1"],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
