@@ -20,13 +20,14 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 from moto.events.models import EventPattern
 
-from mlops_local.aws.lambdas import LambdaRegistry
-from mlops_local.aws.provisioning import EventRule, EventSourceMapping, Schedule
+if TYPE_CHECKING:
+    from mlops_local.aws.lambdas import LambdaRegistry
+    from mlops_local.aws.provisioning import EventRule, EventSourceMapping, Schedule
 
 _sequencer = itertools.count(int(time.time() * 1000) << 16)
 _S3_REASONS = {

@@ -359,9 +359,10 @@ def s3_eventbridge_sender(router: Callable[[], EventRouter | None]) -> Callable[
     """A replacement for moto's S3 EventBridge sender that emits AWS's ``Object Created`` shape."""
     stock_sender = s3_notifications._send_event_bridge_message
 
-    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+    def send(account_id: str, bucket: Any, event_name: Any, key: Any) -> None:
         from moto.events.models import events_backends  # noqa: PLC0415
 
+        event_name = str(getattr(event_name, "value", event_name))  # moto passes an Enum
         if "ObjectCreated" not in str(event_name):
             stock_sender(account_id, bucket, event_name, key)  # the pipeline reacts to creations only
             return
@@ -376,9 +377,11 @@ def s3_eventbridge_sender(router: Callable[[], EventRouter | None]) -> Callable[
             account=account_id,
             region=bucket.region_name,
         )
+        # moto's targets take the time as a number and write it out in ISO-8601 themselves.
+        moto_event = {**event, "time": datetime.now(UTC).timestamp()}
         for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
             for rule in event_bus.rules.values():
-                rule.send_to_targets(event, transform_input=False)
+                rule.send_to_targets(moto_event, transform_input=False)
         current = router()
         if current is not None:
             current.dispatch(event)

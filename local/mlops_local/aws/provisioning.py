@@ -288,7 +288,14 @@ def _s3_bucket(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Provis
         )
     encryption = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration")
     if encryption:
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": encryption})
+        rules = [
+            {
+                "ApplyServerSideEncryptionByDefault": rule.get("ServerSideEncryptionByDefault", {}),
+                **({"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {}),
+            }
+            for rule in encryption
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     block = props.get("PublicAccessBlockConfiguration")
     if block:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
