@@ -109,7 +109,7 @@ def test_failures_are_notified_before_the_fail_state(state_machine):
     for name, state in states.items():
         for catcher in state.get("Catch", []):
             if catcher["ErrorEquals"] == ["States.ALL"] and states[catcher["Next"]]["Type"] == "Fail":
-                assert states[name]["Resource"].endswith("sns:publish"), name
+                assert state["Resource"].endswith("sns:publish"), name
 
 
 def test_no_environment_literals(state_machine):

@@ -162,7 +162,8 @@ def test_registered_packages_carry_metrics_and_tuning_job(training_asl):
 def test_endpoint_wait_is_bounded(training_asl):
     choices = training_asl["States"]["CheckEndpointStatus"]["Choices"]
     bound = [c for c in choices if c.get("NumericGreaterThanEqualsPath") == "$.config.endpoint_max_polls"]
-    assert bound and bound[0]["Next"] == "EndpointNotReady"
+    assert bound
+    assert bound[0]["Next"] == "EndpointNotReady"
     assert training_asl["States"]["WaitForEndpoint"]["SecondsPath"] == "$.config.endpoint_poll_seconds"
 
 

@@ -1,0 +1,92 @@
+"""Shared setup of the infrastructure tests: tool locations and the template as data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = REPO_ROOT / "template.yaml"
+SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that turns short-form tags into their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {tag_suffix if tag_suffix in {"Ref", "Condition"} else f"Fn::{tag_suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+
+
+def _tool(path: Path) -> Path:
+    """Skip when a tool virtualenv was not created (``make setup`` creates it)."""
+    if not path.exists():
+        pytest.skip(f"{path} is missing: run `make setup` to create the tool virtualenvs")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sam_cli() -> Path:
+    return _tool(SAM)
+
+
+@pytest.fixture(scope="session")
+def checkov_cli() -> Path:
+    return _tool(CHECKOV)
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_cli() -> Path:
+    return _tool(CFN_LINT)
+
+
+@pytest.fixture(scope="session")
+def run_tool() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a CLI tool offline and without credentials from the repository root."""
+    environment = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+
+    def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(part) for part in command],
+            cwd=REPO_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def template_path() -> Path:
+    return TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def sam_template() -> dict[str, Any]:
+    """template.yaml with intrinsics in their long JSON form."""
+    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)

@@ -1,0 +1,221 @@
+"""The SAM-translated template (what CloudFormation and the local runtime see) holds every resource."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+pytestmark = pytest.mark.infra
+
+# docs/contracts.md, "Template": the names other parts rely on.
+CONTRACT_LOGICAL_IDS = {
+    "DataBucket",
+    "ArtifactsBucket",
+    "PipelineKey",
+    "PipelineTable",
+    "NotificationsTopic",
+    "UploadEventsQueue",
+    "UploadEventsDLQ",
+    "IncomingObjectRule",
+    "TrainingPipelineStateMachine",
+    "BatchInferenceStateMachine",
+    "PrepareDatasetJob",
+    "GlueJobRole",
+    "SageMakerExecutionRole",
+    "ModelPackageGroup",
+    "RetrainSchedule",
+    "BatchInferenceSchedule",
+    "MonitoringViolationRule",
+    "DriftAlarmRule",
+    "EndpointErrorAlarm",
+    "EndpointLatencyAlarm",
+    "StartPipelineFunction",
+    "HandleDriftFunction",
+    "CheckDatasetFunction",
+    "ResolveChampionFunction",
+    "EvaluateModelFunction",
+    "DeployModelFunction",
+    "EnsureMonitoringFunction",
+}
+CONTRACT_PARAMETERS = {
+    "EnvironmentName",
+    "NormalClassName",
+    "ImageSize",
+    "MinImagesPerClass",
+    "ValidationFraction",
+    "TestFraction",
+    "GlueWorkerType",
+    "GlueNumberOfWorkers",
+    "GateMinAccuracy",
+    "GateMinDefectRecall",
+    "GateChampionMargin",
+    "TrainingInstanceType",
+    "UseSpotTraining",
+    "MaxRuntimeSeconds",
+    "MaxWaitSeconds",
+    "EnableTuning",
+    "TuningMaxJobs",
+    "TuningMaxParallelJobs",
+    "TuningObjectiveMetric",
+    "TrainingEpochs",
+    "ProcessingInstanceType",
+    "EndpointInstanceType",
+    "EndpointInstanceCount",
+    "DataCapturePercent",
+    "CanaryTrafficPercent",
+    "CanaryWaitSeconds",
+    "TransformInstanceType",
+    "TriggerBatchWindowSeconds",
+    "TriggerBatchSize",
+    "TriggerWindowMinutes",
+    "RetrainScheduleExpression",
+    "RetrainScheduleState",
+    "BatchScheduleExpression",
+    "BatchScheduleState",
+    "MonitoringScheduleExpression",
+    "MonitoringInstanceType",
+    "DriftThreshold",
+    "DriftCooldownMinutes",
+    "EndpointPollSeconds",
+    "TrainingImageUri",
+    "InferenceImageUri",
+    "NotificationEmail",
+    "VpcSubnetIds",
+    "VpcSecurityGroupIds",
+}
+CONTRACT_ENVIRONMENT = {
+    "ENVIRONMENT",
+    "DATA_BUCKET",
+    "ARTIFACTS_BUCKET",
+    "TABLE_NAME",
+    "TOPIC_ARN",
+    "TRAINING_STATE_MACHINE_ARN",
+    "MODEL_PACKAGE_GROUP",
+    "ENDPOINT_NAME",
+    "NORMAL_CLASS",
+    "INCOMING_PREFIX",
+    "TRIGGER_WINDOW_MINUTES",
+    "DRIFT_COOLDOWN_MINUTES",
+    "GATE_MIN_ACCURACY",
+    "GATE_MIN_DEFECT_RECALL",
+    "GATE_CHAMPION_MARGIN",
+    "MIN_IMAGES_PER_CLASS",
+    "ENDPOINT_INSTANCE_TYPE",
+    "ENDPOINT_INSTANCE_COUNT",
+    "DATA_CAPTURE_PERCENT",
+    "CANARY_TRAFFIC_PERCENT",
+    "CANARY_WAIT_SECONDS",
+    "DEPLOY_ALARM_NAMES",
+    "SAGEMAKER_ROLE_ARN",
+    "INFERENCE_IMAGE_URI",
+    "MONITORING_SCHEDULE_EXPRESSION",
+    "MONITORING_INSTANCE_TYPE",
+    "MONITOR_IMAGE_URI",
+    "RECORD_PREPROCESSOR_URI",
+    "KMS_KEY_ARN",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+}
+
+
+def _with_packaged_code(sam: dict[str, Any]) -> dict[str, Any]:
+    """Stand-in for `sam package`: local code and definition paths become S3 locations."""
+    packaged = copy.deepcopy(sam)
+    for resource in packaged["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://packaged-code/{properties[key].strip('/')}"
+    return packaged
+
+
+@pytest.fixture(scope="module")
+def translated(sam_template) -> dict[str, Any]:
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    return translator.translate(
+        _with_packaged_code(sam_template),
+        parameter_values={
+            "AWS::Region": "us-east-1",
+            "AWS::Partition": "aws",
+            "AWS::AccountId": "123456789012",
+        },
+        get_managed_policy_map=lambda: get_bundled_managed_policy_map("aws") or {},
+    )
+
+
+def test_every_contract_resource_survives_translation(translated):
+    resources = translated["Resources"]
+    assert CONTRACT_LOGICAL_IDS - set(resources) == set()
+    assert any(name.startswith("CommonLayer") for name in resources)
+
+
+def test_functions_run_python313_on_arm64_with_tracing_and_the_layer(translated):
+    functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) == 7
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.13", name
+        assert properties["Architectures"] == ["arm64"], name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        assert properties["Handler"] == "app.lambda_handler", name
+        assert len(properties["Layers"]) == 1, name
+
+
+def test_functions_get_the_contract_environment(translated):
+    for name, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            variables = resource["Properties"]["Environment"]["Variables"]
+            assert CONTRACT_ENVIRONMENT - set(variables) == set(), name
+
+
+def test_every_contract_parameter_exists_with_a_default(sam_template):
+    parameters = sam_template["Parameters"]
+    assert CONTRACT_PARAMETERS - set(parameters) == set()
+    assert all("Default" in parameter for parameter in parameters.values())
+
+
+def test_every_parameter_is_constrained(sam_template):
+    constraints = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"}
+    unconstrained = {name for name, p in sam_template["Parameters"].items() if not constraints & set(p)}
+    assert unconstrained == set()
+
+
+def test_upload_queue_feeds_start_pipeline_in_batches(translated):
+    mappings = [
+        r["Properties"]
+        for r in translated["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(mappings) == 1
+    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mappings[0]["MaximumBatchingWindowInSeconds"] == {"Ref": "TriggerBatchWindowSeconds"}
+
+
+def test_state_machines_log_everything_but_execution_data_and_trace(translated):
+    for name in ("TrainingPipelineStateMachine", "BatchInferenceStateMachine"):
+        properties = translated["Resources"][name]["Properties"]
+        assert properties["LoggingConfiguration"]["Level"] == "ALL"
+        assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
+        assert properties["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_schedules_ship_disabled_with_retry_and_dead_letters(sam_template):
+    for name in ("RetrainSchedule", "BatchInferenceSchedule"):
+        properties = sam_template["Resources"][name]["Properties"]
+        state_parameter = properties["State"]["Ref"]
+        assert sam_template["Parameters"][state_parameter]["Default"] == "DISABLED"
+        assert "DeadLetterConfig" in properties["Target"]
+        assert "RetryPolicy" in properties["Target"]
+
+
+def test_only_uploads_under_incoming_trigger_the_pipeline(sam_template):
+    pattern = sam_template["Resources"]["IncomingObjectRule"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "incoming/"}]
+    assert pattern["detail-type"] == ["Object Created"]
