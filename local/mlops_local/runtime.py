@@ -315,18 +315,20 @@ class LocalRuntime:
         for event in events:
             kind = event["type"]
             if kind.endswith("StateEntered"):
-                details = event["stateEnteredEventDetails"]
+                entered = event["stateEnteredEventDetails"]
                 visit = StateVisit(
-                    details["name"], kind.removesuffix("StateEntered"), event["timestamp"], None
+                    entered["name"], kind.removesuffix("StateEntered"), event["timestamp"], None
                 )
                 visits.append(visit)
-                open_visits[details["name"]] = visit
+                open_visits[entered["name"]] = visit
             elif kind.endswith("StateExited"):
                 name = event["stateExitedEventDetails"]["name"]
                 if name in open_visits:
                     open_visits.pop(name).exited = event["timestamp"]
             elif kind.endswith("Failed") and visits:
-                details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+                details: dict[str, Any] = next(
+                    (v for k, v in event.items() if k.endswith("EventDetails")), {}
+                )
                 target = visits[-1]
                 target.error = details.get("error", target.error)
                 target.cause = details.get("cause", target.cause)

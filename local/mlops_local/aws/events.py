@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
@@ -119,7 +120,7 @@ class EventRouter:
             for rule in self._rules
             if rule.enabled
             and rule.pattern is not None
-            and EventPattern.load(json.dumps(rule.pattern)).matches_event(event)
+            and EventPattern.load(json.dumps(rule.pattern)).matches_event(event)  # type: ignore[arg-type]
         ]
 
     def dispatch(self, event: dict[str, Any], *, wait: bool = False) -> None:
@@ -127,10 +128,10 @@ class EventRouter:
         for rule in self.matching_rules(event):
             for arn, target_input in rule.lambda_targets:
                 payload = json.loads(target_input) if target_input else event
-                self._start(lambda a=arn, p=payload, r=rule: self._invoke(r, a, p), wait)
+                self._start(functools.partial(self._invoke, rule, arn, payload), wait)
             for arn, target_input in rule.state_machine_targets:
                 payload = json.loads(target_input) if target_input else event
-                self._start(lambda a=arn, p=payload, r=rule: self._start_execution(r, a, p), wait)
+                self._start(functools.partial(self._start_execution, rule, arn, payload), wait)
 
     def wait(self, timeout: float | None = None) -> None:
         for thread in list(self._threads):

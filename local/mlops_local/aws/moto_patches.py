@@ -84,6 +84,9 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+# Both patterns are listed so the engine creates the callback endpoint its finally block needs.
+_SYNC_AND_TOKEN: Final[set[Any]] = {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
+
 # -- 3. glue:startJobRun.sync ---------------------------------------------------------------------
 # moto: the Glue service lists only the Sync pattern, so no callback endpoint exists, and the
 #   engine's finally block calls ``callback_endpoint.interrupt_all()`` on None: every .sync run
@@ -96,7 +99,7 @@ class GlueSyncService(state_task_service_glue.StateTaskServiceGlue):
 
     def __init__(self) -> None:
         callback_service.StateTaskServiceCallback.__init__(
-            self, supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
+            self, supported_integration_patterns=_SYNC_AND_TOKEN
         )
 
     @staticmethod
@@ -169,9 +172,7 @@ class SageMakerSyncService(callback_service.StateTaskServiceCallback):
     """The SageMaker optimised integration: request-response and .sync, errors named as on AWS."""
 
     def __init__(self) -> None:
-        super().__init__(
-            supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
-        )
+        super().__init__(supported_integration_patterns=_SYNC_AND_TOKEN)
 
     def _get_supported_parameters(self) -> set[str] | None:
         return set() if self._get_boto_service_action() in _SAGEMAKER_ACTIONS else None
@@ -221,7 +222,7 @@ class SageMakerSyncService(callback_service.StateTaskServiceCallback):
             env=env,
             error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
+            event_details=EventDetails(  # type: ignore[typeddict-item]
                 taskFailedEventDetails=TaskFailedEventDetails(
                     resource=self._get_sfn_resource(),
                     resourceType=self._get_sfn_resource_type(),
@@ -246,7 +247,7 @@ class SageMakerSyncService(callback_service.StateTaskServiceCallback):
                 env=env,
                 error_name=CustomErrorName(name),
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                event_details=EventDetails(  # type: ignore[typeddict-item]
                     taskFailedEventDetails=TaskFailedEventDetails(
                         error=name,
                         cause=cause,
@@ -332,7 +333,7 @@ def _error_response(status: int, code: str, message: str) -> tuple[Any, dict[str
 def throttling_hook(should_throttle: Callable[[str, str], bool]) -> Callable[..., Any]:
     """A ``before-call`` handler answering ThrottlingException for the calls the plan picks."""
 
-    def handle(event_name: str, **_: Any) -> tuple[Any, dict[str, Any]] | None:
+    def handle(event_name: str, **kwargs: Any) -> tuple[Any, dict[str, Any]] | None:
         _, service, operation = event_name.split(".", 2)
         if should_throttle(service, operation):
             return _error_response(400, "ThrottlingException", "Rate exceeded")
@@ -381,7 +382,7 @@ def s3_eventbridge_sender(router: Callable[[], EventRouter | None]) -> Callable[
         moto_event = {**event, "time": datetime.now(UTC).timestamp()}
         for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
             for rule in event_bus.rules.values():
-                rule.send_to_targets(moto_event, transform_input=False)
+                rule.send_to_targets(moto_event, transform_input=False)  # type: ignore[arg-type]
         current = router()
         if current is not None:
             current.dispatch(event)
@@ -474,8 +475,8 @@ class MotoPatches:
                 self._describe_endpoint(SageMakerModelBackend.describe_endpoint),
             )
         )
-        for name, method in self._monitoring_methods().items():
-            patch(mock.patch.object(SageMakerResponse, name, method, create=True))
+        for action, handler in self._monitoring_methods().items():
+            patch(mock.patch.object(SageMakerResponse, action, handler, create=True))
         patch(
             mock.patch.object(GlueResponse, "start_job_run", self._start_job_run(GlueResponse.start_job_run))
         )
@@ -712,7 +713,7 @@ class MotoPatches:
         def start(response_self: GlueResponse) -> Any:
             result = original(response_self)
             run_id = result.result["JobRunId"]
-            job_name = response_self.parameters.get("JobName")
+            job_name = str(response_self.parameters.get("JobName"))
             job = response_self.glue_backend.get_job(job_name).as_dict()
             jobs.start("glue", run_id, json.loads(response_self.body), job=job)
             return result

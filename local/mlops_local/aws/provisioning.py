@@ -291,7 +291,9 @@ def _s3_bucket(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Provis
         rules = [
             {
                 "ApplyServerSideEncryptionByDefault": rule.get("ServerSideEncryptionByDefault", {}),
-                **({"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {}),
+                **(
+                    {"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {}
+                ),
             }
             for rule in encryption
         ]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mlops_local.executors.endpoint import DeploymentFailed
 from mlops_local.executors.base import ExecutionContext, JobResult
+from mlops_local.executors.endpoint import DeploymentFailed
 from mlops_local.runtime import LocalRuntime
 
 FIXTURE_STACK = Path(__file__).parent / "fixture_stack"
@@ -26,7 +26,11 @@ def fake_training(request: dict[str, Any], ctx: ExecutionContext) -> JobResult:
     output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
     return JobResult(
         "Completed",
-        describe_fields={"ModelArtifacts": {"S3ModelArtifacts": f"{output}/{request['TrainingJobName']}/output/model.tar.gz"}},
+        describe_fields={
+            "ModelArtifacts": {
+                "S3ModelArtifacts": f"{output}/{request['TrainingJobName']}/output/model.tar.gz"
+            }
+        },
     )
 
 
@@ -43,7 +47,9 @@ class FakeEndpointHost:
         self.deployed: dict[str, str] = {}
         self.variants: dict[str, list[dict[str, Any]]] = {}
 
-    def deploy(self, endpoint_name: str, config_name: str, variants: Any, data_capture_config: Any = None) -> str:
+    def deploy(
+        self, endpoint_name: str, config_name: str, variants: Any, data_capture_config: Any = None
+    ) -> str:
         if "broken" in config_name:
             raise DeploymentFailed("health check of the new variant failed")
         self.deployed[endpoint_name] = config_name

@@ -13,7 +13,10 @@ def _resolver() -> IntrinsicResolver:
         parameters={"Env": "dev", "Subnets": ["s-1", "s-2"]},
         pseudo={"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"},
         mappings={"Sizes": {"dev": {"Workers": 2}}},
-        conditions={"IsDev": {"Fn::Equals": [{"Ref": "Env"}, "dev"]}, "IsProd": {"Fn::Not": [{"Condition": "IsDev"}]}},
+        conditions={
+            "IsDev": {"Fn::Equals": [{"Ref": "Env"}, "dev"]},
+            "IsProd": {"Fn::Not": [{"Condition": "IsDev"}]},
+        },
         ref=resources.__getitem__,
         get_att=lambda lid, attr: f"arn:aws:s3:::{resources[lid]}" if attr == "Arn" else None,
     )

@@ -32,8 +32,12 @@ def _client(service: str) -> Any:
 def _run(definition: dict[str, Any], execution_input: dict[str, Any] | None = None) -> dict[str, Any]:
     sfn = _client("stepfunctions")
     name = f"m{time.monotonic_ns()}"
-    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input or {}))["executionArn"]
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input or {}))[
+        "executionArn"
+    ]
     deadline = time.monotonic() + 60
     while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "execution did not finish"
@@ -42,14 +46,21 @@ def _run(definition: dict[str, Any], execution_input: dict[str, Any] | None = No
 
 
 def _task(resource: str, parameters: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "Parameters": parameters,
-                                               "End": True, **extra}}}
+    return {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True, **extra}
+        },
+    }
 
 
 TRAINING = {
     "TrainingJobName.$": "$.name",
-    "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File",
-                               "MetricDefinitions": [{"Name": "validation:accuracy", "Regex": "acc=([0-9.]+);"}]},
+    "AlgorithmSpecification": {
+        "TrainingImage": "img",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "validation:accuracy", "Regex": "acc=([0-9.]+);"}],
+    },
     "RoleArn": ROLE,
     "OutputDataConfig": {"S3OutputPath": "s3://artifacts/models"},
     "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5},
@@ -68,15 +79,31 @@ def stock() -> Iterator[None]:
 def patched(tmp_path: Path) -> Iterator[MotoPatches]:
     with mock_aws(config=MOCK_CONFIG):
         registry = LambdaRegistry()
-        registry.register(LambdaFunction(
-            "FlakyFunction", "flaky", "arn:aws:lambda:us-east-1:123456789012:function:flaky", "app.lambda_handler",
-            FIXTURE_STACK / "functions" / "flaky", [FIXTURE_STACK / "layer"], {"FUNCTION_ROLE": "flaky"},
-        ))
+        registry.register(
+            LambdaFunction(
+                "FlakyFunction",
+                "flaky",
+                "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                "app.lambda_handler",
+                FIXTURE_STACK / "functions" / "flaky",
+                [FIXTURE_STACK / "layer"],
+                {"FUNCTION_ROLE": "flaky"},
+            )
+        )
         faults = FaultPlan()
-        jobs = JobLifecycle(client=_client, run_dir=tmp_path, repo_root=tmp_path, faults=faults,
-                            executors={"training": fake_training, "glue": fake_glue})
-        patches = MotoPatches(lambdas=registry, jobs=jobs, endpoints=EndpointLifecycle(host=FakeEndpointHost(),
-                              client=_client), should_throttle=lambda service, operation: faults.take_throttle(operation))
+        jobs = JobLifecycle(
+            client=_client,
+            run_dir=tmp_path,
+            repo_root=tmp_path,
+            faults=faults,
+            executors={"training": fake_training, "glue": fake_glue},
+        )
+        patches = MotoPatches(
+            lambdas=registry,
+            jobs=jobs,
+            endpoints=EndpointLifecycle(host=FakeEndpointHost(), client=_client),
+            should_throttle=lambda service, operation: faults.take_throttle(operation),
+        )
         patches.apply()
         try:
             yield patches
@@ -86,12 +113,15 @@ def patched(tmp_path: Path) -> Iterator[MotoPatches]:
 
 # -- 1. IAM policies without Version ----------------------------------------------------------
 
+
 def test_stock_moto_rejects_a_policy_without_version(stock: None) -> None:
     _client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     document = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     with pytest.raises(ClientError, match="MalformedPolicyDocument"):
         _client("iam").put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=json.dumps(document))
-    _client("iam").put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=json.dumps(versioned_policy(document)))
+    _client("iam").put_role_policy(
+        RoleName="r", PolicyName="p", PolicyDocument=json.dumps(versioned_policy(document))
+    )
 
 
 # -- 2/3. glue:startJobRun.sync ----------------------------------------------------------------
@@ -100,7 +130,9 @@ GLUE = _task("arn:aws:states:::glue:startJobRun.sync", {"JobName": "prepare", "A
 
 
 def _glue_job() -> None:
-    _client("glue").create_job(Name="prepare", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://c/p.py"})
+    _client("glue").create_job(
+        Name="prepare", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://c/p.py"}
+    )
 
 
 def test_stock_glue_sync_fails_with_a_runtime_error(stock: None) -> None:
@@ -152,7 +184,10 @@ def test_patched_failed_job_is_states_task_failed_with_describe_as_cause(patched
     described = _run(SYNC_TRAINING, {"name": "j2", "hp": {"fail": "true"}})
     assert described["error"] == "States.TaskFailed"
     cause = json.loads(described["cause"])
-    assert (cause["TrainingJobStatus"], cause["FailureReason"]) == ("Failed", "AlgorithmError: the training script exited with status 1")
+    assert (cause["TrainingJobStatus"], cause["FailureReason"]) == (
+        "Failed",
+        "AlgorithmError: the training script exited with status 1",
+    )
 
 
 def test_patched_rejected_create_is_named_after_the_sagemaker_exception(patched: MotoPatches) -> None:
@@ -176,6 +211,7 @@ def test_json_safe_turns_datetimes_into_epoch_millis() -> None:
 
 # -- 5. lambda:invoke ------------------------------------------------------------------------------
 
+
 def test_stock_lambda_invoke_only_echoes_the_payload(stock: None) -> None:
     import io
     import zipfile
@@ -184,16 +220,24 @@ def test_stock_lambda_invoke_only_echoes_the_payload(stock: None) -> None:
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", "def lambda_handler(event, context):\n    raise ValueError('never runs')\n")
     role = _client("iam").create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    _client("lambda").create_function(FunctionName="f", Runtime="python3.13", Role=role, Handler="app.lambda_handler",
-                                      Code={"ZipFile": archive.getvalue()})
+    _client("lambda").create_function(
+        FunctionName="f",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
     response = _client("lambda").invoke(FunctionName="f", Payload=b'{"x": 1}')
     assert "FunctionError" not in response
     assert b'"x"' in response["Payload"].read()
 
 
 def test_patched_lambda_error_is_caught_by_its_type_name(patched: MotoPatches) -> None:
-    definition = _task("arn:aws:states:::lambda:invoke", {"FunctionName": "flaky", "Payload.$": "$"},
-                       Catch=[{"ErrorEquals": ["DatasetNotUsable"], "Next": "Caught"}])
+    definition = _task(
+        "arn:aws:states:::lambda:invoke",
+        {"FunctionName": "flaky", "Payload.$": "$"},
+        Catch=[{"ErrorEquals": ["DatasetNotUsable"], "Next": "Caught"}],
+    )
     definition["States"]["Caught"] = {"Type": "Succeed"}
     described = _run(definition, {"raise": "DatasetNotUsable"})
     assert described["status"] == "SUCCEEDED"
@@ -208,22 +252,37 @@ def test_patched_lambda_invoke_returns_the_handler_result(patched: MotoPatches) 
 
 # -- 6. throttling -------------------------------------------------------------------------------
 
+
 def test_patched_throttling_is_absorbed_by_the_asl_retry(patched: MotoPatches) -> None:
     patched.jobs.faults.add(parse_fault_spec("throttle:CreateModel,count=2"))
     definition = _task(
         "arn:aws:states:::sagemaker:createModel",
         {"ModelName": "m", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": "img"}},
-        Retry=[{"ErrorEquals": ["SageMaker.AmazonSageMakerException"], "IntervalSeconds": 1, "MaxAttempts": 3,
-                "BackoffRate": 1.0}],
+        Retry=[
+            {
+                "ErrorEquals": ["SageMaker.AmazonSageMakerException"],
+                "IntervalSeconds": 1,
+                "MaxAttempts": 3,
+                "BackoffRate": 1.0,
+            }
+        ],
     )
     described = _run(definition)
     assert described["status"] == "SUCCEEDED"
-    failures = [e for e in _client("stepfunctions").get_execution_history(executionArn=described["executionArn"])["events"]
-                if e["type"] == "TaskFailed"]
-    assert [e["taskFailedEventDetails"]["error"] for e in failures] == ["SageMaker.AmazonSageMakerException"] * 2
+    failures = [
+        e
+        for e in _client("stepfunctions").get_execution_history(executionArn=described["executionArn"])[
+            "events"
+        ]
+        if e["type"] == "TaskFailed"
+    ]
+    assert [e["taskFailedEventDetails"]["error"] for e in failures] == [
+        "SageMaker.AmazonSageMakerException"
+    ] * 2
 
 
 # -- 7. SageMaker jobs and endpoints ------------------------------------------------------------
+
 
 def _training_request(name: str, **hp: str) -> dict[str, Any]:
     request = {k.removesuffix(".$"): v for k, v in TRAINING.items()}
@@ -246,17 +305,28 @@ def test_patched_training_job_is_in_progress_until_its_executor_returns(patched:
 
 
 def test_stock_moto_has_no_update_endpoint(stock: None) -> None:
-    with pytest.raises(Exception, match="update_endpoint action has not been implemented"):  # noqa: PT011
+    with pytest.raises(Exception, match="update_endpoint action has not been implemented"):
         _client("sagemaker").update_endpoint(EndpointName="e", EndpointConfigName="c")
 
 
 def _endpoint_config(name: str) -> None:
     sagemaker = _client("sagemaker")
-    sagemaker.create_model(ModelName=f"model-{name}", ExecutionRoleArn=ROLE,
-                           PrimaryContainer={"Image": "img", "ModelDataUrl": f"s3://a/{name}/model.tar.gz"})
-    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": f"model-{name}", "InitialInstanceCount": 1,
-         "InstanceType": "ml.m5.large"}])
+    sagemaker.create_model(
+        ModelName=f"model-{name}",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "img", "ModelDataUrl": f"s3://a/{name}/model.tar.gz"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"model-{name}",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
 
 
 def _wait_in_service(patched: MotoPatches, name: str) -> dict[str, Any]:
@@ -295,22 +365,36 @@ def test_patched_failed_create_leaves_the_endpoint_failed(patched: MotoPatches) 
 
 def test_patched_monitoring_schedules_exist(patched: MotoPatches) -> None:
     sagemaker = _client("sagemaker")
-    config = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringType": "DataQuality",
-              "MonitoringJobDefinitionName": "dq"}
+    config = {
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+        "MonitoringType": "DataQuality",
+        "MonitoringJobDefinitionName": "dq",
+    }
     sagemaker.create_monitoring_schedule(MonitoringScheduleName="s", MonitoringScheduleConfig=config)
-    assert sagemaker.describe_monitoring_schedule(MonitoringScheduleName="s")["MonitoringScheduleStatus"] == "Scheduled"
-    names = [s["MonitoringScheduleName"] for s in sagemaker.list_monitoring_schedules()["MonitoringScheduleSummaries"]]
+    assert (
+        sagemaker.describe_monitoring_schedule(MonitoringScheduleName="s")["MonitoringScheduleStatus"]
+        == "Scheduled"
+    )
+    names = [
+        s["MonitoringScheduleName"]
+        for s in sagemaker.list_monitoring_schedules()["MonitoringScheduleSummaries"]
+    ]
     assert names == ["s"]
 
 
 # -- 8. S3 -> EventBridge event shape -------------------------------------------------------------
 
+
 def _eventbridge_to_queue() -> str:
     s3, events, sqs = _client("s3"), _client("events"), _client("sqs")
     s3.create_bucket(Bucket="data")
-    s3.put_bucket_notification_configuration(Bucket="data", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_bucket_notification_configuration(
+        Bucket="data", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]}))
+    events.put_rule(
+        Name="r", EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]})
+    )
     events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
     for key in ("incoming/a/ok/a b.jpg", "incoming/a/ok/c++.jpg"):
         s3.put_object(Bucket="data", Key=key, Body=b"x")

@@ -35,11 +35,19 @@ def test_resources_exist_in_moto_under_their_physical_names(runtime: LocalRuntim
     stack = runtime.provisioned
     buckets = {b["Name"] for b in runtime.client("s3").list_buckets()["Buckets"]}
     assert {stack.ref("DataBucket"), "fixture-artifacts-dev-123456789012"} <= buckets
-    assert runtime.client("glue").get_job(JobName=stack.ref("PrepareDatasetJob"))["Job"]["WorkerType"] == "G.1X"
-    group = runtime.client("sagemaker").describe_model_package_group(ModelPackageGroupName="fixture-models-dev")
+    assert (
+        runtime.client("glue").get_job(JobName=stack.ref("PrepareDatasetJob"))["Job"]["WorkerType"] == "G.1X"
+    )
+    group = runtime.client("sagemaker").describe_model_package_group(
+        ModelPackageGroupName="fixture-models-dev"
+    )
     assert group["ModelPackageGroupArn"] == stack.ref("ModelPackageGroup")
-    assert runtime.client("dynamodb").describe_table(TableName=stack.ref("PipelineTable"))["Table"]["KeySchema"]
-    queue = runtime.client("sqs").get_queue_attributes(QueueUrl=stack.ref("UploadEventsQueue"), AttributeNames=["All"])
+    assert runtime.client("dynamodb").describe_table(TableName=stack.ref("PipelineTable"))["Table"][
+        "KeySchema"
+    ]
+    queue = runtime.client("sqs").get_queue_attributes(
+        QueueUrl=stack.ref("UploadEventsQueue"), AttributeNames=["All"]
+    )
     assert json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"] == 2
     alarm = runtime.client("cloudwatch").describe_alarms(AlarmNames=[stack.ref("EndpointErrorAlarm")])
     assert alarm["MetricAlarms"][0]["MetricName"] == "Invocation5XXErrors"
@@ -65,7 +73,11 @@ def test_functions_get_the_template_environment_handler_and_layer(runtime: Local
 
 def test_event_sources_and_schedules_come_from_the_template(runtime: LocalRuntime) -> None:
     (mapping,) = runtime.provisioned.event_source_mappings
-    assert (mapping.batch_size, mapping.batching_window_seconds, mapping.report_batch_item_failures) == (100, 60, True)
+    assert (mapping.batch_size, mapping.batching_window_seconds, mapping.report_batch_item_failures) == (
+        100,
+        60,
+        True,
+    )
     (schedule,) = runtime.provisioned.schedules.values()
     assert schedule.state == "DISABLED"
     assert json.loads(schedule.target_input or "{}")["trigger"] == "schedule"
@@ -104,7 +116,9 @@ def test_prod_parameters_switch_conditions(tmp_path: Path) -> None:
         assert stack.outputs["Environment"] == "production"
 
 
-@pytest.mark.skipif(not REPO_TEMPLATE.exists(), reason="the project's template.yaml is not in this checkout yet")
+@pytest.mark.skipif(
+    not REPO_TEMPLATE.exists(), reason="the project's template.yaml is not in this checkout yet"
+)
 def test_the_project_template_provisions_completely() -> None:
     with mock_aws():
         template = load_template(REPO_TEMPLATE)
