@@ -62,9 +62,9 @@ test-fast: $(VENV)/.installed
 build: $(SAM_VENV)/.installed
 	PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
+# Uploads the Glue/SageMaker code by content hash, then runs sam deploy with CodeVersion set.
 deploy: build $(VENV)/.installed
-	$(PY) -m mlops_local.package_code --config-env $(ENV)
-	$(SAM_VENV)/bin/sam deploy --config-env $(ENV)
+	$(PY) scripts/package_code.py --config-env $(ENV) --sam $(SAM_VENV)/bin/sam
 
 bench: $(VENV)/.installed
 	PYTHONPATH=local:layers/common:training:monitoring:glue $(PY) -m bench
