@@ -36,7 +36,7 @@ class ExecutionContext:
     client: Callable[[str], Any]  # any other boto3 client bound to the embedded AWS, by service name
     workdir: Path  # a fresh folder for this job
     repo_root: Path  # where glue/, training/ and monitoring/ live
-    faults: Any  # mlops_local.faults.FaultPlan: what to break in this job, if anything
+    faults: Any  # mlops_local.executors.faults.FaultPlan: what to break in this job, if anything
     progress: Callable[[str], None] = print  # one-line progress messages for the CLI
     # Registers a child training job (tuning trials) so Describe/List calls see it.
     record_training_job: Callable[[dict[str, Any], JobResult], None] | None = None

@@ -7,6 +7,9 @@ checkout's ``glue/prepare_dataset.py`` when the location is not in S3. Arguments
 ``<workdir>/s3/<bucket>/<key>`` and the argument points there; ``--output_path`` points to an empty
 folder laid out the same way, uploaded to the S3 prefix afterwards with the same relative keys the
 job would write on AWS (Hadoop's local ``.crc`` checksum files are left out: S3 never gets them).
+``--extra-py-files`` (comma-separated S3 URIs of ``.py`` or ``.zip`` files) are downloaded and put on
+the script's ``PYTHONPATH``, as Glue does; nothing else from the checkout is importable, so a module
+missing from that list fails here as it would on AWS.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from mlops_local.executors.subprocess_runner import child_environment, run_scrip
 DEFAULT_SCRIPT = Path("glue") / "prepare_dataset.py"
 SOURCE_ARGUMENT = "--source_paths"
 OUTPUT_ARGUMENT = "--output_path"
+EXTRA_PY_FILES = "--extra-py-files"
 
 
 def local_mirror(workdir: Path, uri: str) -> Path:
@@ -66,7 +70,8 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
     command = [sys.executable, str(script), "--JOB_NAME", job_name, "--JOB_RUN_ID", run_id]
     for name, value in local_arguments.items():
         command += [name, value]
-    env = child_environment({"PYSPARK_PYTHON": sys.executable}, python_path=[script.parent])
+    python_path = [*_extra_py_files(merged.get(EXTRA_PY_FILES, ""), ctx), script.parent]
+    env = child_environment({"PYSPARK_PYTHON": sys.executable}, python_path=python_path)
     timeout_minutes = job.get("Timeout")
     outcome = run_script(
         command,
@@ -96,3 +101,16 @@ def _script(job: Mapping[str, Any], ctx: ExecutionContext) -> Path:
     if location.startswith("s3://"):
         return download_object(ctx.s3, location, ctx.workdir / "script" / Path(location).name)
     return ctx.repo_root / DEFAULT_SCRIPT
+
+
+def _extra_py_files(uris: str, ctx: ExecutionContext) -> list[Path]:
+    """Download ``--extra-py-files``; return the PYTHONPATH entries (the folder, and each zip)."""
+    folder = ctx.workdir / "extra-py-files"
+    entries: list[Path] = []
+    for uri in (part.strip() for part in uris.split(",")):
+        if not uri:
+            continue
+        path = download_object(ctx.s3, uri, folder / Path(uri).name)
+        if path.suffix == ".zip":
+            entries.append(path)
+    return [folder, *entries] if folder.exists() else entries

@@ -8,11 +8,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mlops_local.executors.faults import FaultRule
 from mlops_local.executors.training import CAPACITY_ERROR, run_training_job
 
 BUCKET = "artifacts"
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"
+REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 def read_model(s3: Any, uri: str) -> dict[str, Any]:
@@ -104,3 +107,47 @@ def test_job_without_code_in_request_uses_checkout(s3, make_context, training_re
     result = run_training_job(request, context)
 
     assert result.status == "Completed"
+
+
+@pytest.mark.slow
+def test_real_training_code_resumes_after_spot_interruption(
+    s3, make_context, faults, real_dataset, code_bundle
+):
+    """The packaged training/ code, on a contract-shaped dataset, interrupted after epoch 1 of 3."""
+    code_uri = code_bundle(REPO_ROOT / "training", "code/real/sourcedir.tar.gz")
+    for split in ("train", "validation"):
+        s3.upload_file(
+            str(real_dataset / split / "part-00000.parquet"),
+            BUCKET,
+            f"datasets/real/{split}/part-00000.parquet",
+        )
+    metrics = [{"Name": "validation:macro_f1", "Regex": r"validation:macro_f1=([0-9.]+);"}]
+    request = {
+        "TrainingJobName": "real-spot-1",
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "MetricDefinitions": metrics},
+        "HyperParameters": {"epochs": "3", "batch_size": "8", "patience": "5",
+                            "sagemaker_program": json.dumps("train.py"),
+                            "sagemaker_submit_directory": json.dumps(code_uri)},
+        "InputDataConfig": [
+            {"ChannelName": split, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+             "S3Uri": f"s3://{BUCKET}/datasets/real/{split}/"}}} for split in ("train", "validation")
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200},
+        "EnableManagedSpotTraining": True,
+        "CheckpointConfig": {"S3Uri": f"s3://{BUCKET}/checkpoints/real-spot-1"},
+    }  # fmt: skip
+    faults.add(FaultRule(kind="spot-interruption", after_epoch=1))
+
+    result = run_training_job(request, make_context())
+
+    assert result.status == "Completed", result.failure_reason
+    epochs = [
+        p["Epoch"] for p in result.describe_fields["LocalMetricHistory"]["validation:macro_f1"] if p["Epoch"]
+    ]
+    assert sorted(set(epochs)) == [1, 2, 3]
+    assert len(epochs) == 3  # no epoch trained twice: the restart resumed from the checkpoint
+    assert result.describe_fields["LocalSpotSummary"]["Interruptions"] == 1
+    body = s3.get_object(Bucket=BUCKET, Key="models/real-spot-1/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        assert {"model.pt", "metrics.json", "code/inference.py"} <= set(tar.getnames())
