@@ -139,6 +139,7 @@ class _TuningJob:
         seed = config.get("RandomSeed", int(hashlib.sha256(self.name.encode()).hexdigest()[:8], 16))
         # TPE starts from random trials; with a handful of trials a third of them is enough.
         startup = max(1, min(10, self.max_jobs // 3))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the trials' own progress lines say enough
         self.study = optuna.create_study(
             direction="maximize" if self.objective["Type"] == "Maximize" else "minimize",
             sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup),
@@ -153,7 +154,6 @@ class _TuningJob:
         self.capacity_available = not (spot and faults.take_spot_capacity_error(self.name))
 
     def run(self) -> JobResult:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the trials' own progress lines say enough
         self._enqueue_warm_start()
         self.ctx.progress(
             f"{self.name}: tuning {len(self.spaces)} hyperparameters, {self.max_jobs} trials, "
