@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -176,12 +177,19 @@ class LocalRuntime:
 
     def _provision(self) -> Stack:
         parameters = self._local_overrides()
+        bundle = self._code_bundle() if self._package_code else None
+        if bundle is not None:
+            # As `make deploy` does: the code version is a parameter, the bundle lives under code/<version>/.
+            self.code_overrides = {"CodeVersion": bundle.version}
+            parameters = {**self.code_overrides, **parameters}
         template = load_template(self.template_path, config_env=self.config_env, overrides=parameters)
         stack = Provisioner(
             template, self.client, stack_name=self.stack_name, functions=self._functions
         ).provision()
-        if self._package_code and "ArtifactsBucket" in stack.resources:
-            self.code_overrides = self._upload_code(stack.ref("ArtifactsBucket"))
+        if bundle is not None:
+            s3 = self.client("s3")
+            for name, key in bundle.keys().items():
+                s3.put_object(Bucket=stack.ref("ArtifactsBucket"), Key=key, Body=bundle.files[name])
         return stack
 
     def _local_overrides(self) -> dict[str, str]:
@@ -191,21 +199,16 @@ class LocalRuntime:
         local = {k: v for k, v in LOCAL_PARAMETER_OVERRIDES.items() if k in declared}
         return {**local, **self.overrides}
 
-    def _upload_code(self, bucket: str) -> dict[str, str]:
-        """Upload the job code bundle with the project's packaging script, as ``make deploy`` does."""
+    def _code_bundle(self) -> Any:
+        """The job code bundle built by the project's packaging script (``scripts/package_code.py``)."""
         script = self.repo_root / "scripts" / "package_code.py"
-        if not script.exists():
-            self._on_progress("code bundle not packaged: scripts/package_code.py is missing")
-            return {}
-        spec = importlib.util.spec_from_file_location("_package_code", script)
+        spec = importlib.util.spec_from_file_location("mlops_package_code", script)
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot load {script}")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while it is being executed
         spec.loader.exec_module(module)
-        overrides: dict[str, str] = module.package_code(
-            s3=self.client("s3"), bucket=bucket, repo_root=self.repo_root
-        )
-        return overrides
+        return module.collect_bundle(self.repo_root)
 
     def _default_endpoint_host(self) -> Any:
         from mlops_local.executors.endpoint import EndpointHost  # noqa: PLC0415

@@ -263,7 +263,9 @@ class JobLifecycle:
             described.pop("CompletedOn", None)
         if record.failure_reason:
             described["ErrorMessage"] = record.failure_reason
+        identity = {"Id": described.get("Id"), "JobName": described.get("JobName")}
         described.update(copy.deepcopy(record.describe_fields))
+        described.update(identity)  # the run's own id, whatever the executor reported
         return described
 
 

@@ -1,0 +1,159 @@
+"""The real training-pipeline ASL end to end in the local runtime: happy path and failure paths.
+
+One runtime is provisioned for the module; the tests run in file order because the later ones
+build on the model the happy path deployed (a champion to keep serving when an update fails).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_local.executors.faults import FaultPlan, parse_fault_spec
+from mlops_local.runtime import LocalRuntime
+from mlops_local.synthetic_images import generate_dataset
+
+pytestmark = pytest.mark.e2e
+
+# Small data and a tiny tuning budget keep one execution around a minute on two cores.
+E2E_OVERRIDES = {"TuningMaxJobs": "2", "TuningMaxParallelJobs": "1", "TrainingEpochs": "2", "ImageSize": "64"}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("images")
+    generate_dataset(root, images_per_class=40, image_size=64, seed=11)
+    return root / "line-a"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory, dataset: Path) -> Iterator[LocalRuntime]:
+    local = LocalRuntime(run_dir=tmp_path_factory.mktemp("run"), overrides=E2E_OVERRIDES, faults=FaultPlan())
+    local.start()
+    local.upload_directory(dataset, "line-a")
+    _wait_for(lambda: len(local.executions()) >= 1, timeout=60)
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def _wait_for(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.5)
+
+
+def _run(runtime: LocalRuntime, reason: str) -> tuple[dict[str, Any], list[str]]:
+    execution_input = {"trigger": "manual", "reason": reason, "requested_at": datetime.now(UTC).isoformat()}
+    arn = runtime.start_execution(execution_input)
+    described = runtime.wait_for_execution(arn, timeout=900)
+    return described, [visit.name for visit in runtime.history(arn)]
+
+
+def _failed_state(runtime: LocalRuntime, arn: str) -> str:
+    """The first state that failed, with its error and cause, for an assertion message."""
+    failed = next((visit for visit in runtime.history(arn) if visit.error), None)
+    return (
+        "no state failed"
+        if failed is None
+        else f"{failed.name}: {failed.error}: {(failed.cause or '')[:2000]}"
+    )
+
+
+def _endpoint_name(runtime: LocalRuntime) -> str:
+    return str(runtime.outputs()["EndpointName"])
+
+
+def _predict(runtime: LocalRuntime, image_path: Path) -> dict[str, Any]:
+    host = runtime._host
+    request = urllib.request.Request(
+        host.url(_endpoint_name(runtime)) + "/invocations",
+        data=image_path.read_bytes(),
+        headers={"Content-Type": "image/png" if image_path.suffix == ".png" else "image/jpeg"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.load(io.TextIOWrapper(response)))
+
+
+def test_upload_burst_starts_one_execution(runtime: LocalRuntime) -> None:
+    assert len(runtime.executions()) == 1
+
+
+def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset: Path) -> None:
+    first = runtime.executions()[0]
+    described = runtime.wait_for_execution(first["executionArn"], timeout=900)
+    visited = [visit.name for visit in runtime.history(first["executionArn"])]
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, first["executionArn"])
+    for state in (
+        "PrepareDataset",
+        "CheckDataset",
+        "Tune",
+        "Evaluate",
+        "Gate",
+        "RegisterModel",
+        "Deploy",
+        "VerifyDeployment",
+        "EnsureMonitoring",
+        "PipelineSucceeded",
+    ):
+        assert state in visited
+    s3 = runtime.client("s3")
+    listed = s3.list_objects_v2(
+        Bucket=runtime.provisioned.ref("DataBucket"), Prefix=f"datasets/{first['name']}/"
+    )
+    assert any(obj["Key"].endswith("manifest.json") for obj in listed.get("Contents", []))
+    packages = runtime.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=str(runtime.outputs()["ModelPackageGroupName"])
+    )["ModelPackageSummaryList"]
+    assert [p["ModelApprovalStatus"] for p in packages] == ["Approved"]
+    endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert endpoint["EndpointStatus"] == "InService"
+    image = next(p for p in sorted(dataset.rglob("*")) if p.is_file())
+    assert _predict(runtime, image)["predictions"][0]["label"]
+
+
+def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRuntime, dataset: Path) -> None:
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    runtime.faults.add(parse_fault_spec("endpoint-update-failure"))
+    described, visited = _run(runtime, "update that cannot be deployed")
+    assert described["status"] == "FAILED"
+    assert "DeploymentRolledBack" in visited
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert (after["EndpointStatus"], after["EndpointConfigName"]) == (
+        "InService",
+        before["EndpointConfigName"],
+    )
+    image = next(p for p in sorted(dataset.rglob("*")) if p.is_file())
+    assert _predict(runtime, image)["model_version"]
+
+
+def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> None:
+    runtime.faults.add(parse_fault_spec("spot-capacity"))
+    described, visited = _run(runtime, "spot capacity shortage")
+    assert "TuneOnDemand" in visited
+    assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
+    assert described["status"] in ("SUCCEEDED", "FAILED")  # the gate may still reject the challenger
+
+
+def test_training_failure_notifies_and_does_not_deploy(runtime: LocalRuntime) -> None:
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    runtime.faults.add(parse_fault_spec("training-failure:count=all"))
+    try:
+        described, visited = _run(runtime, "training script crashes")
+    finally:
+        runtime.faults.rules.clear()
+    assert described["status"] == "FAILED"
+    assert "NotifyFailure" in visited
+    assert "Deploy" not in visited
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
