@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -85,11 +86,12 @@ def objects(s3: Any):
 
 def upload_code_bundle(s3: Any, folder: Path, key: str) -> str:
     """Package ``folder`` as a sourcedir.tar.gz in the bucket, as the deploy does; return its URI."""
-    archive = folder.parent / f"{folder.name}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
+    buffer = io.BytesIO()  # never written beside the code: the checkout stays clean
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(folder.iterdir()):
-            tar.add(path, arcname=path.name)
-    s3.upload_file(str(archive), BUCKET, key)
+            if path.name != "__pycache__":
+                tar.add(path, arcname=path.name)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
     return f"s3://{BUCKET}/{key}"
 
 
@@ -145,7 +147,6 @@ def stand_in_training_request(s3: Any, name: str, *, spot: bool = False, epochs:
 def write_parquet_split(folder: Path, images_per_class: int, *, seed: int, image_size: int = 32) -> None:
     """Write one contract-shaped Parquet shard of synthetic photos (docs/contracts.md "Dataset")."""
     import hashlib
-    import io
 
     import pyarrow as pa
     import pyarrow.parquet as pq
