@@ -57,6 +57,11 @@ except ImportError:
 LOG = logging.getLogger("prepare_dataset")
 ROWS_PER_SHARD = 2_000  # ~20 MB of 64x64 PNGs per Parquet file: few files, still parallel to read
 ARROW_BATCH_ROWS = 64  # images per batch handed to Python: bounds executor memory for large photos
+PARTITIONS_PER_CORE = 4
+# What the driver collects per object (metadata only); "location" is dropped from the documents.
+OBJECT_FIELDS = ("location", "key", "source", "label", "split", "sha256")
+DUPLICATE_FIELDS = ("location", "key", "source", "sha256", "kept_key")
+QUARANTINE_FIELDS = ("location", "key", "source", "reason")
 # The modules the executors import; on Glue --extra-py-files ships them, locally addPyFile does.
 WORKER_MODULES = (image_preparation, object_layout, image_features, image_decoding)
 
@@ -161,8 +166,13 @@ def local_spark_session(cores: int = 2, app_name: str = "prepare-dataset") -> Sp
 
 def ship_worker_modules(spark: SparkSession) -> None:
     """Make the per-object modules importable on local executors (Glue ships them itself)."""
+    shipped: set[str] = set()
     for module in WORKER_MODULES:
-        spark.sparkContext.addPyFile(str(module.__file__))
+        # Imported from a zip (--extra-py-files modules.zip): ship the archive, not a path inside it.
+        path = str(getattr(module.__loader__, "archive", None) or module.__file__)
+        if path not in shipped:
+            spark.sparkContext.addPyFile(path)
+            shipped.add(path)
 
 
 @dataclass
@@ -198,73 +208,79 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
         .load([root.location for root in roots])
         .select("path", "content")
     )
+    # The reader makes a partition per ~32 small files; merging them (no shuffle) keeps every core
+    # busy while saving the per-task overhead of hundreds of tiny tasks in each later action.
+    raw = raw.coalesce(spark.sparkContext.defaultParallelism * PARTITIONS_PER_CORE)
     records = raw.mapInPandas(partial(image_preparation.prepare_batches, settings=settings), _record_schema())
     records = records.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        rejected = records.where(F.col("reason").isNotNull())
-        by_content = Window.partitionBy("sha256").orderBy("key", "location")
-        ranked = records.where(F.col("reason").isNull()).select(
+    by_content = Window.partitionBy("sha256").orderBy("key", "location")
+    ranked = (
+        records.where(F.col("reason").isNull())
+        .select(
             "*",
             F.row_number().over(by_content).alias("copy_rank"),
             F.first("key").over(by_content).alias("kept_key"),
         )
-        kept = ranked.where(F.col("copy_rank") == 1).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            quarantine = _rows(rejected.select("location", "key", "source", "reason"))
-            duplicates = _rows(
-                ranked.where(F.col("copy_rank") > 1).select("location", "key", "source", "sha256", "kept_key")
-            )
-            objects = _rows(kept.select("location", "key", "source", "label", "split", "sha256"))
-            read = {row["location"] for row in quarantine + duplicates + objects}
-            quarantine += [
-                {
-                    "location": location,
-                    "key": place.key,
-                    "source": place.source,
-                    "reason": unread_reason(location, roots, listed[location]),
-                }
-                for location in sorted(set(listed) - read)
-                for place in [place_object(location, roots)]
-            ]
-            labels_seen = {
-                row["label"] for row in _rows(records.where(F.col("label") != "").select("label").distinct())
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        rejected = _rows(records.where(F.col("reason").isNotNull()).select(*QUARANTINE_FIELDS, "label"))
+        valid = _rows(ranked.select(*OBJECT_FIELDS, "kept_key", "copy_rank"))
+        records.unpersist()
+        objects = [_only(row, OBJECT_FIELDS) for row in valid if row["copy_rank"] == 1]
+        duplicates = [_only(row, DUPLICATE_FIELDS) for row in valid if row["copy_rank"] > 1]
+        read = {row["location"] for row in rejected + valid}
+        unread = [
+            {
+                "location": location,
+                "key": place.key,
+                "source": place.source,
+                "reason": unread_reason(location, roots, listed[location]),
             }
-            check_usable(
-                config,
-                roots=roots,
-                labels_seen=labels_seen,
-                objects=objects,
-                duplicates=duplicates,
-                quarantine=quarantine,
-            )
-            accounting = account(listed, objects, duplicates, quarantine)
-            stats = dataset_stats(
-                config,
-                objects=objects,
-                duplicates=duplicates,
-                quarantine=quarantine,
-                accounting=accounting,
-                channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
-                feature_baseline=_feature_baseline(kept),
-            )
-            _write_splits(kept, config, Counter(row["split"] for row in objects))
-        finally:
-            kept.unpersist()
+            for location in sorted(set(listed) - read)
+            for place in [place_object(location, roots)]
+        ]
+        quarantine = [_only(row, QUARANTINE_FIELDS) for row in rejected] + unread
+        check_usable(
+            config,
+            roots=roots,
+            labels_seen={row["label"] for row in rejected + valid if row["label"]},
+            objects=objects,
+            duplicates=duplicates,
+            quarantine=quarantine,
+        )
+        accounting = account(listed, objects, duplicates, quarantine)
+        kept = ranked.where(F.col("copy_rank") == 1)
+        stats = dataset_stats(
+            config,
+            objects=objects,
+            duplicates=duplicates,
+            quarantine=quarantine,
+            accounting=accounting,
+            channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
+            feature_baseline=_feature_baseline(kept),
+        )
+        _write_splits(kept, config, Counter(row["split"] for row in objects))
     finally:
+        ranked.unpersist()
         records.unpersist()
     manifest = {
         "dataset_version": config.dataset_version,
         "image_size": config.image_size,
         "labels": stats["labels"],
         "normal_class": config.normal_class,
-        "objects": [_without_location(row) for row in sorted(objects, key=lambda row: row["key"])],
+        "objects": [_only(row, OBJECT_FIELDS[1:]) for row in sorted(objects, key=lambda row: row["key"])],
     }
     result = DatasetResult(
         dataset_uri=config.dataset_uri,
         stats=stats,
         manifest=manifest,
-        duplicates=[_without_location(row) for row in sorted(duplicates, key=lambda row: row["key"])],
-        quarantine=[_without_location(row) for row in sorted(quarantine, key=lambda row: row["key"])],
+        duplicates=[
+            _only(row, DUPLICATE_FIELDS[1:]) for row in sorted(duplicates, key=lambda row: row["key"])
+        ],
+        quarantine=[
+            _only(row, QUARANTINE_FIELDS[1:]) for row in sorted(quarantine, key=lambda row: row["key"])
+        ],
     )
     _write_documents(result)
     return result
@@ -443,8 +459,8 @@ def dataset_stats(
     }
 
 
-def _without_location(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in row.items() if name != "location"}
+def _only(row: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    return {name: row[name] for name in fields}
 
 
 # --- storage (listing and small documents; S3 or local) --------------------------------------------
