@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -224,8 +225,14 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
+        started = time.perf_counter()
         rejected = _rows(records.where(F.col("reason").isNotNull()).select(*QUARANTINE_FIELDS, "label"))
         valid = _rows(ranked.select(*OBJECT_FIELDS, "kept_key", "copy_rank"))
+        LOG.info(
+            "read and prepared %d objects in %.1f s",
+            len(rejected) + len(valid),
+            time.perf_counter() - started,
+        )
         records.unpersist()
         objects = [_only(row, OBJECT_FIELDS) for row in valid if row["copy_rank"] == 1]
         duplicates = [_only(row, DUPLICATE_FIELDS) for row in valid if row["copy_rank"] > 1]
@@ -250,6 +257,7 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
             quarantine=quarantine,
         )
         accounting = account(listed, objects, duplicates, quarantine)
+        started = time.perf_counter()
         kept = ranked.where(F.col("copy_rank") == 1)
         stats = dataset_stats(
             config,
@@ -260,7 +268,10 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
             channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
             feature_baseline=_feature_baseline(kept),
         )
+        LOG.info("statistics in %.1f s", time.perf_counter() - started)
+        started = time.perf_counter()
         _write_splits(kept, config, Counter(row["split"] for row in objects))
+        LOG.info("wrote the splits in %.1f s", time.perf_counter() - started)
     finally:
         ranked.unpersist()
         records.unpersist()
