@@ -225,8 +225,9 @@ class Demo:
         )
 
     def upload(self) -> str:
-        for source in SOURCES:
-            self.runtime.upload_directory(self.run_dir / "upload" / source, source)
+        with self.runtime.triggers_held():  # the burst lands inside one batching window, as on AWS
+            for source in SOURCES:
+                self.runtime.upload_directory(self.run_dir / "upload" / source, source)
         arn = _wait_for_new_execution(self.runtime, set())
         if arn is None:
             raise DemoFailed("the uploads started no execution")
@@ -239,8 +240,12 @@ class Demo:
         execution = _execution_summary(self.runtime, arn, "upload")
         self.content["executions"] = [execution]
         if described["status"] != "SUCCEEDED":
-            failed = next((h for h in reversed(execution["history"]) if h["error"]), {})
-            raise DemoFailed(f"the pipeline ended {described['status']} at {failed}")
+            visits = self.runtime.history(arn)
+            first = next((v for v in visits if v.error), None)
+            where = (
+                f"{first.name}: {first.error}: {(first.cause or '')[-800:]}" if first else "no failed state"
+            )
+            raise DemoFailed(f"the pipeline ended {described['status']}; first failure at {where}")
         state: dict[str, Any] = json.loads(described.get("output") or "{}")
         gate = state.get("gate", {})
         self.content["dataset"] = dict(state.get("dataset", {}).get("accounting", {}))

@@ -13,7 +13,8 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,12 +169,33 @@ class LocalRuntime:
             self.stack.rules, self.stack.functions, self.client
         )
         self.timings["provisioning_seconds"] = time.monotonic() - began
-        for mapping in self.stack.event_source_mappings:
+        self._start_pollers()
+        self.timings["start_seconds"] = time.monotonic() - began
+
+    def _start_pollers(self) -> None:
+        for mapping in self.provisioned.event_source_mappings:
             if mapping.enabled:
-                poller = SqsPoller(mapping, self.stack.functions, self.client, time_factor=self.time_factor)
+                poller = SqsPoller(
+                    mapping, self.provisioned.functions, self.client, time_factor=self.time_factor
+                )
                 poller.start()
                 self._pollers.append(poller)
-        self.timings["start_seconds"] = time.monotonic() - began
+
+    @contextmanager
+    def triggers_held(self) -> Iterator[None]:
+        """Hold the SQS event source mappings while a burst of uploads lands, then release them.
+
+        Uploading into the embedded S3 is far slower than uploading to S3, so a burst that lands
+        well inside one batching window on AWS would straddle several scaled local windows. Holding
+        the pollers makes the local burst arrive as it would on AWS: all queued, then one window.
+        """
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers.clear()
+        try:
+            yield
+        finally:
+            self._start_pollers()
 
     def _provision(self) -> Stack:
         parameters = self._local_overrides()

@@ -533,8 +533,11 @@ class MotoPatches:
     def _describe_job(self, original: Callable[..., Any], kind: str) -> Callable[..., Any]:
         jobs = self.jobs
 
-        def describe(backend_self: SageMakerModelBackend, name: str) -> dict[str, Any]:
-            return jobs.describe(kind, name, original(backend_self, name))
+        def describe(backend_self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            # moto's responses pass the name positionally for some jobs and by keyword for others
+            # (``hyper_parameter_tuning_job_name=``).
+            name = args[0] if args else next(iter(kwargs.values()))
+            return jobs.describe(kind, name, original(backend_self, *args, **kwargs))
 
         return describe
 

@@ -198,8 +198,8 @@ class _TrainingJob:
     def prepare(self, *, interruptible: bool) -> None:
         """Download code and channels and build the script's command line and environment."""
         self.transitions.enter("Downloading", "Downloading input data")
-        self.code_dir, program = _resolve_code(self.request, self.ctx, self.layout)
         channels = _download_channels(self.request, self.ctx, self.layout)
+        self.code_dir, program = _resolve_code(self.request, self.ctx, self.layout)
         if self.faults.take_training_failure(self.name):
             # The script meets a missing channel and fails with its own error, as it would on AWS.
             first = next(iter(channels), "train")
@@ -373,6 +373,9 @@ def _command_arguments(hyperparameters: Mapping[str, str]) -> list[str]:
     return arguments
 
 
+CONTAINER_INPUT_DATA = "/opt/ml/input/data/"  # where SageMaker mounts input channels
+
+
 def _resolve_code(request: Mapping[str, Any], ctx: ExecutionContext, layout: _JobLayout) -> tuple[Path, str]:
     """The folder holding the job's code and the program to run in it."""
     raw = request.get("HyperParameters", {})
@@ -381,7 +384,11 @@ def _resolve_code(request: Mapping[str, Any], ctx: ExecutionContext, layout: _Jo
     if submit is None:
         return ctx.repo_root / "training", program
     source = str(_decode_hyperparameter(submit))
-    archive = download_object(ctx.s3, source, layout.root / "sourcedir.tar.gz")
+    if source.startswith(CONTAINER_INPUT_DATA):
+        # The code came in as an input channel (it must, under network isolation): already downloaded.
+        archive = layout.root / "input" / "data" / source.removeprefix(CONTAINER_INPUT_DATA)
+    else:
+        archive = download_object(ctx.s3, source, layout.root / "sourcedir.tar.gz")
     extract_tar(archive, layout.code_dir)
     return layout.code_dir, program
 
