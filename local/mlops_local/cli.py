@@ -102,11 +102,12 @@ class Controller:
         from mlops_local.monitoring_runs import run_monitoring_now  # noqa: PLC0415
         from mlops_local.synthetic_images import generate_dataset  # noqa: PLC0415
 
-        transform: Callable[[Any], Any] = {
+        transforms: dict[str, Callable[..., Any]] = {
             "darker": traffic_shift.darker,
             "blurred": traffic_shift.blurred,
             "new-camera": traffic_shift.new_camera,
-        }[shift]
+        }
+        transform = transforms[shift]
         endpoint = self._endpoint_name()
         folder = self.runtime.run_dir / "drift" / f"{shift}-{int(time.time())}"
         photos = generate_dataset(folder, images_per_class=max(1, count // 4), seed=seed)
