@@ -55,6 +55,7 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from mlops_local.aws.events import EventRouter, object_created_event
 from mlops_local.aws.jobs import LOCAL_CHILD_TAG, EndpointLifecycle, JobLifecycle
 from mlops_local.aws.lambdas import LambdaRegistry
+from mlops_local.aws.template import ACCOUNT_ID, REGION
 
 # -- 1. IAM policy documents without a Version -------------------------------------------------
 # moto: PutRolePolicy rejects a document without "Version" (MalformedPolicyDocument).
@@ -478,6 +479,14 @@ class MotoPatches:
         for action, handler in self._monitoring_methods().items():
             patch(mock.patch.object(SageMakerResponse, action, handler, create=True))
         patch(
+            mock.patch.object(
+                SageMakerResponse,
+                "list_training_jobs_for_hyper_parameter_tuning_job",
+                self._list_tuning_trials(),
+                create=True,
+            )
+        )
+        patch(
             mock.patch.object(GlueResponse, "start_job_run", self._start_job_run(GlueResponse.start_job_run))
         )
         patch(mock.patch.object(GlueResponse, "get_job_run", self._get_job_run(GlueResponse.get_job_run)))
@@ -694,6 +703,59 @@ class MotoPatches:
             "list_monitoring_schedules": list_monitoring_schedules,
             "list_monitoring_executions": list_monitoring_executions,
         }
+
+    # -- tuning trials -----------------------------------------------------------------------
+
+    def _list_tuning_trials(self) -> Callable[..., Any]:
+        """ListTrainingJobsForHyperParameterTuningJob (moto lacks it) from the trials the tuner ran."""
+        jobs = self.jobs
+
+        def list_trials(response_self: SageMakerResponse) -> Any:
+            tuning_name = response_self._get_param("HyperParameterTuningJobName")
+            tuning = jobs.get("tuning", tuning_name)
+            if tuning is None:
+                raise ResourceNotFound(
+                    message=f"Amazon SageMaker can't find a tuning job with name {tuning_name}"
+                )
+            config = tuning.request["HyperParameterTuningJobConfig"]
+            objective = config["HyperParameterTuningJobObjective"]
+            tuned = {spec["Name"] for ranges in config.get("ParameterRanges", {}).values() for spec in ranges}
+            summaries = []
+            for record in jobs.records("training"):
+                if not record.name.startswith(f"{tuning_name}-"):
+                    continue
+                metrics = record.describe_fields.get("FinalMetricDataList", [])
+                value = next(
+                    (m["Value"] for m in metrics if m["MetricName"] == objective["MetricName"]), None
+                )
+                summary: dict[str, Any] = {
+                    "TrainingJobName": record.name,
+                    "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:training-job/{record.name}",
+                    "TuningJobName": tuning_name,
+                    "CreationTime": record.started_at,
+                    "TrainingStartTime": record.started_at,
+                    "TrainingJobStatus": record.status,
+                    "TunedHyperParameters": {
+                        k: v for k, v in record.request.get("HyperParameters", {}).items() if k in tuned
+                    },
+                    "ObjectiveStatus": "Succeeded" if value is not None else "Failed",
+                }
+                if record.ended_at is not None:
+                    summary["TrainingEndTime"] = record.ended_at
+                if value is not None:
+                    summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                        "Type": objective["Type"],
+                        "MetricName": objective["MetricName"],
+                        "Value": value,
+                    }
+                if record.failure_reason:
+                    summary["FailureReason"] = record.failure_reason
+                summaries.append(summary)
+            return ActionResult(
+                {"TrainingJobSummaries": sorted(summaries, key=lambda s: s["TrainingJobName"])}
+            )
+
+        return list_trials
 
     # -- EventBridge PutEvents to Lambda / state machine targets ----------------------------
 

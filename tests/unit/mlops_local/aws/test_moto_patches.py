@@ -419,3 +419,62 @@ def test_patched_s3_event_has_the_aws_shape(patched: MotoPatches) -> None:
     assert objects[0]["sequencer"] < objects[1]["sequencer"]
     assert events[0]["detail"]["reason"] == "PutObject"
     assert events[0]["time"].endswith("Z")
+
+
+# -- tuning trials ----------------------------------------------------------------------------
+
+
+def _tuning_request(name: str) -> dict[str, Any]:
+    definition = {k: v for k, v in _training_request("unused").items() if k not in ("TrainingJobName",)}
+    definition.pop("HyperParameters")
+    definition["StaticHyperParameters"] = {"epochs": "3"}
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:macro_f1"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.1"}
+                ]
+            },
+        },
+        "TrainingJobDefinition": definition,
+    }
+
+
+def _fake_tuning(request: dict[str, Any], ctx: Any) -> Any:
+    from mlops_local.executors.base import JobResult
+
+    for index, value in enumerate((0.9, 0.7), start=1):
+        trial = _training_request(
+            f"{request['HyperParameterTuningJobName']}-{index:03d}-abcd1234", learning_rate="0.01", epochs="3"
+        )
+        metrics = [{"MetricName": "validation:macro_f1", "Value": value, "Timestamp": 0}]
+        ctx.record_training_job(
+            trial, JobResult("Completed", describe_fields={"FinalMetricDataList": metrics})
+        )
+    return JobResult("Completed")
+
+
+def test_stock_moto_cannot_list_the_trials_of_a_tuning_job(stock: None) -> None:
+    sagemaker = _client("sagemaker")
+    sagemaker.create_hyper_parameter_tuning_job(**_tuning_request("hpo"))
+    with pytest.raises(NotImplementedError):
+        sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo")
+
+
+def test_patched_tuning_job_lists_its_trials_with_objective_and_tuned_values(patched: MotoPatches) -> None:
+    patched.jobs._executors["tuning"] = _fake_tuning  # a stand-in tuner that records two trials
+    sagemaker = _client("sagemaker")
+    sagemaker.create_hyper_parameter_tuning_job(**_tuning_request("hpo"))
+    assert patched.jobs.wait_all(timeout=30)
+
+    trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo")[
+        "TrainingJobSummaries"
+    ]
+
+    assert [t["TrainingJobName"] for t in trials] == ["hpo-001-abcd1234", "hpo-002-abcd1234"]
+    assert [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials] == [0.9, 0.7]
+    assert trials[0]["TunedHyperParameters"] == {"learning_rate": "0.01"}
