@@ -26,14 +26,21 @@ PRETRAINED_CHANNEL_ENV = "SM_CHANNEL_PRETRAINED"
 
 
 class SmallCNN(nn.Module):
-    """Four conv blocks and a max+mean pooled head: small enough to train on a CPU in seconds.
+    """A fixed high-pass filter, four conv blocks and a max+mean pooled head: small enough to
+    train on a CPU in seconds.
 
-    Defects are small local marks (a thin scratch, a crack), so the head pools with max as well as
-    mean: a mark anywhere in the image lights up the max even when it barely moves the mean.
+    Defects are small local marks (a scratch, a dent, a crack) while lighting, exposure and the
+    background change slowly across a photo. Subtracting the local mean (a 15x15 box blur) removes
+    the slow part before the first convolution, which on the synthetic dataset roughly halves the
+    epochs needed to reach the accuracy bar. The head pools with max as well as mean: a mark
+    anywhere in the image lights up the max even when it barely moves the mean.
     """
 
-    def __init__(self, num_classes: int, *, dropout: float = 0.2, width: int = 16) -> None:
+    def __init__(
+        self, num_classes: int, *, dropout: float = 0.2, width: int = 16, detail_kernel: int = 15
+    ) -> None:
         super().__init__()
+        self.detail_kernel = detail_kernel
         channels = (3, width, width * 2, width * 4, width * 4)
         blocks: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise(channels):
@@ -47,7 +54,10 @@ class SmallCNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels[-1] * 2, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feature_map = self.features(x)
+        local_mean = nn.functional.avg_pool2d(
+            x, self.detail_kernel, stride=1, padding=self.detail_kernel // 2, count_include_pad=False
+        )
+        feature_map = self.features(x - local_mean)
         pooled = torch.cat([feature_map.amax(dim=(2, 3)), feature_map.mean(dim=(2, 3))], dim=1)
         return self.head(pooled)
 

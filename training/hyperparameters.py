@@ -13,6 +13,8 @@ import logging
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from defect_model import ARCHITECTURES
+
 LOG = logging.getLogger(__name__)
 
 OBJECTIVE_METRICS = {
@@ -29,8 +31,8 @@ class Hyperparameters:
     """Every tunable of a training job, with the defaults tuned on the synthetic dataset."""
 
     epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 0.003
+    batch_size: int = 16
+    learning_rate: float = 0.002
     weight_decay: float = 0.0001
     dropout: float = 0.2
     model: str = "small_cnn"
@@ -103,6 +105,8 @@ def _validate(hp: Hyperparameters) -> None:
         problems.append("patience must be >= 1")
     if hp.num_threads < 0:
         problems.append("num_threads must be >= 0")
+    if hp.model not in ARCHITECTURES:
+        problems.append(f"model must be one of {', '.join(ARCHITECTURES)}")
     if hp.class_weighting not in {"balanced", "none"}:
         problems.append("class_weighting must be 'balanced' or 'none'")
     if hp.objective_metric not in OBJECTIVE_METRICS:

@@ -71,8 +71,8 @@ def write_parquet_dataset(
 
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A 4-class dataset of 60 photos per class at 64x64, shared by the whole session."""
-    return write_parquet_dataset(tmp_path_factory.mktemp("dataset"), images_per_class=60)
+    """A 4-class dataset of 100 photos per class at 64x64, shared by the whole session."""
+    return write_parquet_dataset(tmp_path_factory.mktemp("dataset"), images_per_class=100)
 
 
 def training_environment(dataset: dict[str, Path], work: Path) -> dict[str, str]:
@@ -88,13 +88,19 @@ def training_environment(dataset: dict[str, Path], work: Path) -> dict[str, str]
 
 
 # Short runs for tests: one thread (the machine is shared), a few epochs.
-TEST_ARGS = ["--num_threads", "1", "--epochs", "8"]
+TEST_ARGS = ["--num_threads", "1", "--epochs", "15", "--batch_size", "8"]
 
 
 @pytest.fixture(scope="session")
 def job_environment():
     """``training_environment`` for tests that run their own training jobs."""
     return training_environment
+
+
+@pytest.fixture(scope="session")
+def dataset_writer():
+    """``write_parquet_dataset`` for tests that need a dataset of their own size."""
+    return write_parquet_dataset
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,56 @@
+"""Hyperparameters from SM_HPS and command-line arguments."""
+
+import json
+
+import pytest
+from hyperparameters import Hyperparameters, parse_bool, parse_hyperparameters
+
+
+def test_defaults_apply_when_nothing_is_given():
+    assert parse_hyperparameters([], None) == Hyperparameters()
+
+
+def test_sm_hps_strings_are_converted_to_their_types():
+    hps = json.dumps({"epochs": "7", "learning_rate": "0.01", "augment": "false", "model": "small_cnn"})
+
+    hp = parse_hyperparameters([], hps)
+
+    assert (hp.epochs, hp.learning_rate, hp.augment) == (7, 0.01, False)
+
+
+def test_arguments_win_over_sm_hps():
+    hp = parse_hyperparameters(["--epochs", "3"], json.dumps({"epochs": 9, "seed": 5}))
+
+    assert (hp.epochs, hp.seed) == (3, 5)
+
+
+def test_tuning_bookkeeping_and_unknown_names_are_ignored(caplog):
+    hps = json.dumps(
+        {"_tuning_objective_metric": "validation:macro_f1", "sagemaker_region": "x", "colour": 1}
+    )
+
+    hp = parse_hyperparameters(["--sagemaker_program", "train.py"], hps)
+
+    assert hp == Hyperparameters()
+    assert "colour" in caplog.text
+
+
+def test_invalid_values_are_all_reported():
+    with pytest.raises(ValueError, match=r"epochs must be >= 1.*class_weighting"):
+        parse_hyperparameters(["--epochs", "0", "--class_weighting", "oversample"], None)
+
+
+@pytest.mark.parametrize("objective", ["validation:f2", "accuracy"])
+def test_unknown_objective_metric_is_refused(objective):
+    with pytest.raises(ValueError, match="objective_metric"):
+        parse_hyperparameters(["--objective_metric", objective], None)
+
+
+def test_unknown_model_is_refused():
+    with pytest.raises(ValueError, match="model must be one of"):
+        parse_hyperparameters(["--model", "vgg"], None)
+
+
+@pytest.mark.parametrize(("text", "value"), [("True", True), ("1", True), ("no", False), ("false", False)])
+def test_sagemaker_booleans_are_parsed(text, value):
+    assert parse_bool(text) is value
