@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import statistics
 import tarfile
 import time
@@ -388,6 +389,8 @@ class Demo:
 
 def run_demo(*, images_per_class: int = 150, seed: int = 7, echo: Callable[[str], None] = print) -> int:
     """Run the closed loop; return 0 when every step did what it must."""
+    # The handlers' INFO logs would bury the demo's progress lines; warnings and errors still show.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     return Demo(images_per_class=images_per_class, seed=seed, echo=echo).run()
 
 

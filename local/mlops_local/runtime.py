@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import time
 import uuid
@@ -144,6 +145,9 @@ class LocalRuntime:
     def start(self) -> None:
         """Start moto, patch it, provision the template, package the code, start the pollers."""
         began = time.monotonic()
+        # moto's Step Functions engine logs every error it evaluates (caught ones included) with the
+        # whole parse tree; the execution history already holds each error and cause, readably.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._mock.start()
         self._host = host = self._endpoint_host or self._default_endpoint_host()
