@@ -1,0 +1,119 @@
+"""Orchestration cost per training run: state transitions and Lambda invocations per execution.
+
+Three executions of the real training-pipeline ASL in the local runtime, on a small synthetic
+dataset: the happy path, a gate failure (a one-epoch model that cannot meet the gate) and the spot
+fallback (a spot capacity error on the tuning job, injected). Transitions are the history's
+``*StateEntered`` events, as Step Functions Standard bills them; the cost follows from the price
+table's per-transition price.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import BenchResult, Figure, write_result
+from mlops_local.cost_model import load_price_table
+from mlops_local.executors.faults import FaultPlan, parse_fault_spec
+from mlops_local.runtime import LocalRuntime
+from mlops_local.synthetic_images import generate_dataset
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+OVERRIDES = {"TuningMaxJobs": "2", "TuningMaxParallelJobs": "1", "TrainingEpochs": "6"}
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "happy path": {"overrides": None, "fault": None},
+    "gate failure": {"overrides": {"epochs": 1}, "fault": None},
+    "spot fallback": {"overrides": None, "fault": "spot-capacity"},
+}
+
+
+def _run(runtime: LocalRuntime, name: str, scenario: dict[str, Any]) -> dict[str, Any]:
+    if scenario["fault"]:
+        runtime.faults.add(parse_fault_spec(scenario["fault"]))
+    execution_input: dict[str, Any] = {
+        "trigger": "manual",
+        "reason": f"orchestration benchmark: {name}",
+        "requested_at": datetime.now(UTC).isoformat(),
+    }
+    if scenario["overrides"]:
+        execution_input["overrides"] = scenario["overrides"]
+    before = len(runtime.provisioned.functions.invocations)
+    arn = runtime.start_execution(execution_input)
+    described = runtime.wait_for_execution(arn, timeout=1800)
+    events = runtime.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)[
+        "events"
+    ]
+    visited = [visit.name for visit in runtime.history(arn)]
+    return {
+        "status": described["status"],
+        "transitions": sum(1 for event in events if event["type"].endswith("StateEntered")),
+        "lambda_invocations": len(runtime.provisioned.functions.invocations) - before,
+        "states_visited": visited,
+        "ended_in": visited[-1] if visited else None,
+    }
+
+
+def main() -> None:
+    price = load_price_table().get("stepfunctions.standard.transition")
+    runs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        generate_dataset(Path(folder) / "images", images_per_class=60, seed=5)
+        runtime = LocalRuntime(run_dir=Path(folder) / "run", overrides=OVERRIDES, faults=FaultPlan())
+        runtime.start()
+        try:
+            with runtime.triggers_held():
+                runtime.upload_directory(Path(folder) / "images" / "line-a", "line-a")
+            runtime.wait_until_idle(timeout=120)
+            for upload in runtime.executions():  # the upload's own run: let it finish first
+                runtime.wait_for_execution(upload["executionArn"], timeout=1800)
+            for name, scenario in SCENARIOS.items():
+                runs[name] = _run(runtime, name, scenario)
+                print(f"{name}: {runs[name]['status']} via {runs[name]['ended_in']}", flush=True)
+        finally:
+            runtime.stop()
+    figures = []
+    for name, run in runs.items():
+        usd = run["transitions"] * price.usd
+        figures.append(
+            Figure(
+                what=f"state transitions, {name} ({run['ended_in']})",
+                how="StateEntered events of one execution of the real ASL",
+                result=run["transitions"],
+                unit="transitions",
+            )
+        )
+        figures.append(
+            Figure(
+                what=f"Lambda invocations, {name}",
+                how="in-process handler calls during the execution",
+                result=run["lambda_invocations"],
+                unit="invocations",
+            )
+        )
+        figures.append(
+            Figure(
+                what=f"Step Functions cost, {name}",
+                how=f"transitions x {price.usd} USD ({price.unit})",
+                result=round(usd, 6),
+                unit="USD",
+            )
+        )
+    happy = runs["happy path"]
+    details = {
+        "runs": runs,
+        "state_transitions_per_run": happy["transitions"],
+        "lambda_invocations_per_run": happy["lambda_invocations"],
+        "notes": (
+            f"The happy path makes {happy['transitions']} state transitions and {happy['lambda_invocations']}"
+            f" Lambda invocations: {happy['transitions'] * price.usd:.5f} USD of Step Functions per run."
+            " Orchestration is not where a run's money goes (see the cost benchmark)."
+        ),
+    }
+    print(write_result(BenchResult("orchestration", figures, details)))
+
+
+if __name__ == "__main__":
+    main()
