@@ -54,7 +54,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 
 test: lint
-	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
+	$(VENV)/bin/pytest -n 2 --dist loadfile tests
 
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not slow and not e2e and not infra" tests
