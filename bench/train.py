@@ -3,7 +3,7 @@
 The synthetic dataset at its generator's defaults (seed 7, 200 photos per class, 4 classes) is
 normalised to 64x64 PNGs and split 70/15/15 by a hash of the key, then written as Parquet shards
 of the dataset contract (as the Glue job writes them, without starting Spark). The real entry
-point ``train.main`` trains the default model with 2 threads, as on a 2-core machine.
+point ``train.main`` trains the default model with 2 threads, as on a 2-core machine, then with 1.
 
 - images per second: training samples x epochs / time spent in training epochs;
 - time to the bar: training time until the first epoch whose validation accuracy and minimum
@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +42,8 @@ from bench.common import BenchResult, Figure, write_result  # noqa: E402
 from mlops_local.synthetic_images import generate_dataset  # noqa: E402
 
 IMAGE_SIZE = 64
-THREADS = 2
+# 2 threads is the 2-core machine; 1 thread shows the cost of OpenMP spinning when the cores are shared.
+THREADS = (2, 1)
 ACCURACY_BAR = 0.95
 RECALL_BAR = 0.95
 TIME_TARGET_S = 60.0
@@ -85,100 +87,113 @@ def write_synthetic_shards(root: Path) -> dict[str, Path]:
     return folders
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as work:
-        root = Path(work)
-        shards = write_synthetic_shards(root)
-        env = {
-            "SM_CHANNEL_TRAIN": str(shards["train"]),
-            "SM_CHANNEL_VALIDATION": str(shards["validation"]),
-            "SM_MODEL_DIR": str(root / "model"),
-            "SM_OUTPUT_DATA_DIR": str(root / "output"),
-            "SM_CHECKPOINT_DIR": str(root / "checkpoints"),
-            "TRAINING_JOB_NAME": "bench-train",
-        }
-        load_before = os.getloadavg()
-        started = time.perf_counter()
-        status = train.main(["--num_threads", str(THREADS)], env)
-        job_seconds = time.perf_counter() - started
-        if status != 0:
-            raise SystemExit(f"training failed with status {status}")
-        model = load_model(root / "model")
-        metrics = (root / "model" / "metrics.json").read_text()
-        test = load_split(shards["test"])
-        probabilities = predict_probabilities(model.network, test.images, model.mean, model.std)
-        predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
-        report = classification_report(test.labels, predicted, model.labels, model.normal_class)
-        train_samples = len(load_split(shards["train"]))
-
-    history = json.loads(metrics)["history"]
-    epoch_seconds = sum(entry["seconds"] for entry in history)
-    images_per_second = train_samples * len(history) / epoch_seconds
-    elapsed = 0.0
-    time_to_bar = None
+def run_training(shards: dict[str, Path], work: Path, threads: int) -> dict:
+    """One training job with ``threads`` torch threads; its timings and test-split result."""
+    env = {
+        "SM_CHANNEL_TRAIN": str(shards["train"]),
+        "SM_CHANNEL_VALIDATION": str(shards["validation"]),
+        "SM_MODEL_DIR": str(work / "model"),
+        "SM_OUTPUT_DATA_DIR": str(work / "output"),
+        "SM_CHECKPOINT_DIR": str(work / "checkpoints"),
+        "TRAINING_JOB_NAME": "bench-train",
+    }
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    status = train.main(["--num_threads", str(threads)], env)
+    job_seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"training failed with status {status}")
+    model = load_model(work / "model")
+    metrics = json.loads((work / "model" / "metrics.json").read_text())
+    test = load_split(shards["test"])
+    probabilities = predict_probabilities(model.network, test.images, model.mean, model.std)
+    predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
+    report = classification_report(test.labels, predicted, model.labels, model.normal_class)
+    train_samples = len(load_split(shards["train"]))
+    history = metrics["history"]
+    elapsed, time_to_bar, epochs_to_bar = 0.0, None, None
     for entry in history:
         elapsed += entry["seconds"]
         if entry["accuracy"] >= ACCURACY_BAR and entry["min_defect_recall"] >= RECALL_BAR:
-            time_to_bar = elapsed
+            time_to_bar, epochs_to_bar = elapsed, int(entry["epoch"])
             break
-    met = report["accuracy"] >= ACCURACY_BAR and report["min_defect_recall"] >= RECALL_BAR
-    figures = [
+    # The machine is shared: the median epoch is the speed without other jobs' bursts.
+    median_epoch = statistics.median(entry["seconds"] for entry in history)
+    return {
+        "threads": threads,
+        "job_seconds": job_seconds,
+        "images_per_second": train_samples * len(history) / sum(entry["seconds"] for entry in history),
+        "time_to_bar": time_to_bar,
+        "epochs_to_bar": epochs_to_bar,
+        "median_epoch_seconds": median_epoch,
+        "median_time_to_bar": epochs_to_bar * median_epoch if epochs_to_bar is not None else None,
+        "test_accuracy": report["accuracy"],
+        "test_min_defect_recall": report["min_defect_recall"],
+        "test_per_class_recall": {label: v["recall"] for label, v in report["per_class"].items()},
+        "train_samples": train_samples,
+        "test_samples": len(test),
+        "epochs_run": len(history),
+        "best_epoch": metrics["best_epoch"],
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "epoch_seconds": [round(entry["seconds"], 2) for entry in history],
+    }
+
+
+def figures_of(run: dict) -> list[Figure]:
+    threads = run["threads"]
+    time_met = run["median_time_to_bar"] is not None and run["median_time_to_bar"] < TIME_TARGET_S
+    return [
         Figure(
-            what="training throughput (default small_cnn, 64x64)",
-            how=f"train samples x epochs / epoch time, {THREADS} threads",
-            result=round(images_per_second, 1),
+            what=f"training throughput ({threads} threads)",
+            how="train samples x epochs / epoch time, default small_cnn, 64x64",
+            result=round(run["images_per_second"], 1),
             unit="images/s",
         ),
         Figure(
-            what="training time to the accuracy bar",
+            what=f"training time to the accuracy bar ({threads} threads)",
             how="epoch time until validation accuracy and min defect recall >= 0.95",
-            result=round(time_to_bar, 1) if time_to_bar is not None else -1.0,
+            result=round(run["time_to_bar"], 1) if run["time_to_bar"] is not None else -1.0,
             unit="s",
             target=f"< {TIME_TARGET_S:.0f} s",
-            met=time_to_bar is not None and time_to_bar < TIME_TARGET_S,
+            met=run["time_to_bar"] is not None and run["time_to_bar"] < TIME_TARGET_S,
         ),
         Figure(
-            what="training job wall time",
-            how="train.main from reading shards to model dir written (early stopping on)",
-            result=round(job_seconds, 1),
+            what=f"time to the bar at the median epoch time ({threads} threads)",
+            how="epochs to the bar x median epoch time (filters other jobs' bursts on a shared machine)",
+            result=round(run["median_time_to_bar"], 1) if run["median_time_to_bar"] is not None else -1.0,
             unit="s",
             target=f"< {TIME_TARGET_S:.0f} s",
-            met=job_seconds < TIME_TARGET_S,
+            met=time_met,
         ),
         Figure(
-            what="test accuracy of the kept model",
-            how="held-out test split (15 %) of the default synthetic dataset",
-            result=round(report["accuracy"], 4),
+            what=f"training job wall time ({threads} threads)",
+            how="train.main from reading shards to model dir written, 20 epochs at most",
+            result=round(run["job_seconds"], 1),
+            unit="s",
+            target=f"< {TIME_TARGET_S:.0f} s",
+            met=run["job_seconds"] < TIME_TARGET_S,
+        ),
+        Figure(
+            what=f"test accuracy / min defect recall of the kept model ({threads} threads)",
+            how="held-out test split (15 %) of the default synthetic dataset; the lower of the two",
+            result=round(min(run["test_accuracy"], run["test_min_defect_recall"]), 4),
             unit="",
             target=f">= {ACCURACY_BAR}",
-            met=report["accuracy"] >= ACCURACY_BAR,
-        ),
-        Figure(
-            what="test minimum defect-class recall",
-            how="lowest recall over scratch, dent, crack on the test split",
-            result=round(report["min_defect_recall"], 4),
-            unit="",
-            target=f">= {RECALL_BAR}",
-            met=report["min_defect_recall"] >= RECALL_BAR,
+            met=min(run["test_accuracy"], run["test_min_defect_recall"]) >= ACCURACY_BAR,
         ),
     ]
+
+
+def main() -> None:
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as work:
+        shards = write_synthetic_shards(Path(work))
+        for threads in THREADS:
+            runs.append(run_training(shards, Path(work) / f"threads-{threads}", threads))
+    figures = [figure for run in runs for figure in figures_of(run)]
     path = write_result(
-        BenchResult(
-            name="train",
-            figures=figures,
-            details={
-                "threads": THREADS,
-                "torch": torch.__version__,
-                "load_average_before": load_before,
-                "train_samples": train_samples,
-                "test_samples": len(test),
-                "epochs_run": len(history),
-                "best_epoch": json.loads(metrics)["best_epoch"],
-                "bar_met_on_test": met,
-                "test_per_class_recall": {label: v["recall"] for label, v in report["per_class"].items()},
-                "history": history,
-            },
-        )
+        BenchResult(name="train", figures=figures, details={"torch": torch.__version__, "runs": runs})
     )
     print(path.read_text())
 
