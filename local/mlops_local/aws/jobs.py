@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_local.executors.base import ExecutionContext, JobResult
+from mlops_local.executors.serving import model_container
 
 JobKind = Literal["glue", "training", "tuning", "processing", "transform"]
 Executor = Callable[..., JobResult]
@@ -361,8 +362,7 @@ class EndpointLifecycle:
         config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         variants = []
         for variant in config["ProductionVariants"]:
-            model = sagemaker.describe_model(ModelName=variant["ModelName"])
-            container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+            container = model_container(sagemaker, variant["ModelName"])
             variants.append(
                 {
                     **variant,

@@ -15,14 +15,13 @@ from typing import Any
 
 from mlops_local.executors.base import ExecutionContext, JobResult
 from mlops_local.executors.s3_transfer import join_s3_uri, list_keys, split_s3_uri
-from mlops_local.executors.serving import InvocationError, load_model_from_s3
+from mlops_local.executors.serving import InvocationError, load_model_from_s3, model_container
 
 
 def run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     """Run one ``CreateTransformJob`` request; return what DescribeTransformJob shows."""
     job_name = request["TransformJobName"]
-    model = ctx.client("sagemaker").describe_model(ModelName=request["ModelName"])
-    model_data_url = model["PrimaryContainer"]["ModelDataUrl"]
+    model_data_url = model_container(ctx.client("sagemaker"), request["ModelName"])["ModelDataUrl"]
     try:
         handler = load_model_from_s3(ctx.s3, model_data_url, ctx.workdir)
     except Exception as error:
