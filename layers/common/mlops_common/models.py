@@ -14,22 +14,24 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 # --- shared bases -----------------------------------------------------------------------------
+# defer_build: a model's validator is built on its first use, not at import. Every function imports
+# this module but uses a few of its models, so a cold start builds only those.
 
 
 class AwsEvent(BaseModel):
     """Base for shapes AWS sends: tolerate new fields, accept field names or their aliases."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class TaskInput(BaseModel):
     """Base for inputs the state machine builds: unknown fields are a bug in the ASL."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TaskOutput(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 # --- SQS carrying EventBridge "Object Created" events (start_pipeline) ------------------------
