@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the whole closed loop and write the report")
-    demo.add_argument("--images-per-class", type=int, default=150)
+    demo.add_argument("--images-per-class", type=int, default=200)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("up", help="provision the template and keep it serving").set_defaults(handler=cmd_up)

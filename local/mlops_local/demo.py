@@ -30,7 +30,7 @@ from mlops_local.synthetic_images import generate_dataset
 DEMO_OVERRIDES = {
     "TuningMaxJobs": "3",
     "TuningMaxParallelJobs": "1",
-    "TrainingEpochs": "8",
+    "TrainingEpochs": "12",
     "EndpointPollSeconds": "1",
 }
 SOURCES = ("line-a", "line-b")
@@ -241,14 +241,11 @@ class Demo:
         execution = _execution_summary(self.runtime, arn, "upload")
         self.content["executions"] = [execution]
         if described["status"] != "SUCCEEDED":
-            visits = self.runtime.history(arn)
-            first = next((v for v in visits if v.error), None)
-            where = (
-                f"{first.name}: {first.error}: {(first.cause or '')[-800:]}" if first else "no failed state"
-            )
-            raise DemoFailed(f"the pipeline ended {described['status']}; first failure at {where}")
+            raise DemoFailed(f"the pipeline ended {described['status']}: {self._why(arn)}")
         state: dict[str, Any] = json.loads(described.get("output") or "{}")
         gate = state.get("gate", {})
+        if not gate.get("passed"):
+            raise DemoFailed("the gate rejected the model: " + "; ".join(gate.get("reasons", [])))
         self.content["dataset"] = dict(state.get("dataset", {}).get("accounting", {}))
         self.content["gate"] = {
             "passed": gate.get("passed"),
@@ -260,6 +257,22 @@ class Demo:
             self.metrics = _model_metrics(self.runtime, model["model_data_url"])
         self.content["tuning"] = _tuning_summary(self.runtime, model.get("tuning_job_name"))
         return state
+
+    def _why(self, arn: str) -> str:
+        """The first failed task with its cause, else the path's last states, and any endpoint failure."""
+        visits = self.runtime.history(arn)
+        first = next((v for v in visits if v.error and v.type == "Task"), None)
+        reason = (
+            f"{first.name}: {first.error}: {(first.cause or '')[-800:]}"
+            if first
+            else "path ended " + " -> ".join(v.name for v in visits[-5:])
+        )
+        sagemaker = self.runtime.client("sagemaker")
+        for endpoint in sagemaker.list_endpoints()["Endpoints"]:
+            failure = sagemaker.describe_endpoint(EndpointName=endpoint["EndpointName"]).get("FailureReason")
+            if failure:
+                reason += f"; endpoint {endpoint['EndpointName']}: {failure}"
+        return reason
 
     def predict(self, state: dict[str, Any]) -> None:
         from PIL import Image  # noqa: PLC0415 - only needed once the demo runs
@@ -387,7 +400,7 @@ class Demo:
         return 1 if problems else 0
 
 
-def run_demo(*, images_per_class: int = 150, seed: int = 7, echo: Callable[[str], None] = print) -> int:
+def run_demo(*, images_per_class: int = 200, seed: int = 7, echo: Callable[[str], None] = print) -> int:
     """Run the closed loop; return 0 when every step did what it must."""
     # The handlers' INFO logs would bury the demo's progress lines; warnings and errors still show.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")

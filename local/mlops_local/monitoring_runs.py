@@ -55,6 +55,7 @@ def run_monitoring_now(
         workdir=workdir,
         repo_root=runtime.repo_root,
         faults=runtime.faults,
+        progress=lambda message: print(f"    {message}", flush=True),
     )
     result = run_monitoring_execution(schedule, context, now=moment)
     fields: dict[str, Any] = dict(result.describe_fields)
