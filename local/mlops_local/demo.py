@@ -326,8 +326,8 @@ class Demo:
         echo(f"    violations again: {again.exit_message}; retrainings started by drift: {len(drift_runs)}")
         if retrain_arn is not None:
             # The retraining is the same pipeline again; the demo shows that it started, then stops it.
-            runtime.client("stepfunctions").stop_execution(
-                executionArn=retrain_arn, error="DemoFinished", cause="stopped by the demo once started"
+            runtime.stop_execution(
+                retrain_arn, error="DemoFinished", cause="stopped by the demo once started"
             )
             self.content["executions"].append(
                 {

@@ -295,6 +295,19 @@ class LocalRuntime:
         kwargs["name"] = name or f"manual-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         return str(self.client("stepfunctions").start_execution(**kwargs)["executionArn"])
 
+    def stop_execution(self, execution_arn: str, *, error: str = "", cause: str = "") -> None:
+        """Stop an execution, as StopExecution does.
+
+        moto's engine fails a StopExecution that arrives before its worker has entered the first
+        state (``'NoneType' object has no attribute 'set_stop'``); AWS accepts it at any time, so
+        wait for the first state first.
+        """
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + 30
+        while not self.history(execution_arn) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sfn.stop_execution(executionArn=execution_arn, error=error, cause=cause)
+
     def executions(self, state_machine: str = "TrainingPipelineStateMachine") -> list[dict[str, Any]]:
         arn = self.provisioned.ref(state_machine)
         return list(self.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import traffic_shift
+from PIL import Image
 
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
+from mlops_local.monitoring_runs import run_monitoring_now
 from mlops_local.runtime import LocalRuntime
 from mlops_local.synthetic_images import generate_dataset
 
@@ -153,7 +156,8 @@ def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> N
     described, visited = _run(runtime, "spot capacity shortage")
     assert "TuneOnDemand" in visited
     assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
-    assert described["status"] in ("SUCCEEDED", "FAILED")  # the gate may still reject the challenger
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    assert runtime.faults.fired_count("spot-capacity") >= 1
 
 
 def test_training_failure_notifies_and_does_not_deploy(runtime: LocalRuntime) -> None:
@@ -168,3 +172,59 @@ def test_training_failure_notifies_and_does_not_deploy(runtime: LocalRuntime) ->
     assert "Deploy" not in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert after["EndpointConfigName"] == before["EndpointConfigName"]
+
+
+def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
+    runtime: LocalRuntime, dataset: Path
+) -> None:
+    s3 = runtime.client("s3")
+    bucket = runtime.provisioned.ref("ArtifactsBucket")
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    images = [p for p in sorted(dataset.rglob("*")) if p.is_file()][:3]
+    for image in images:
+        s3.put_object(Bucket=bucket, Key=f"batch/{day}/input/{image.name}", Body=image.read_bytes())
+
+    arn = runtime.fire_schedule("BatchInferenceSchedule")
+    described = runtime.wait_for_execution(arn, timeout=600)
+
+    visited = [visit.name for visit in runtime.history(arn)]
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
+    assert "Transform" in visited
+    assert "BatchSucceeded" in visited
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"batch/{day}/output/").get("Contents", [])
+    outputs = sorted(obj["Key"].rsplit("/", 1)[-1] for obj in listed)
+    assert outputs == sorted(f"{image.name}.out" for image in images)
+    body = s3.get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read()
+    assert json.loads(body)["predictions"][0]["label"] in {"ok", "scratch", "dent", "crack"}
+
+
+def test_scheduled_retraining_starts_the_training_pipeline(runtime: LocalRuntime) -> None:
+    arn = runtime.fire_schedule("RetrainSchedule")
+    try:
+        described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+        assert json.loads(described["input"])["trigger"] == "schedule"
+        assert described["stateMachineArn"] == runtime.provisioned.ref("TrainingPipelineStateMachine")
+    finally:
+        runtime.stop_execution(arn)
+        runtime.wait_for_execution(arn, timeout=600)
+
+
+def test_drift_violations_start_exactly_one_retraining(runtime: LocalRuntime, dataset: Path) -> None:
+    schedules = runtime.client("sagemaker").list_monitoring_schedules()["MonitoringScheduleSummaries"]
+    schedule = schedules[0]["MonitoringScheduleName"]
+    host = runtime.endpoint_host
+    for image in [p for p in sorted(dataset.rglob("*")) if p.is_file()][:60]:
+        buffer = io.BytesIO()
+        traffic_shift.darker(Image.open(image).convert("RGB"), 0.4).save(buffer, format="PNG")
+        assert host.invoke(_endpoint_name(runtime), buffer.getvalue(), "image/png").status == 200
+    known = {e["executionArn"] for e in runtime.executions()}
+
+    first = run_monitoring_now(runtime, schedule)
+    second = run_monitoring_now(runtime, schedule)  # inside the cooldown window
+    runtime.wait_until_idle(timeout=30)
+
+    assert first.exit_message.startswith("CompletedWithViolations")
+    assert second.exit_message.startswith("CompletedWithViolations")
+    started = [e for e in runtime.executions() if e["executionArn"] not in known]
+    assert [e["name"].split("-", 1)[0] for e in started] == ["drift"]
+    runtime.stop_execution(started[0]["executionArn"])

@@ -26,6 +26,10 @@ from urllib.parse import quote_plus
 
 from moto.events.models import EventPattern
 
+from mlops_local.aws.template import ACCOUNT_ID, REGION
+
+SCHEDULE_ARN_PREFIX = f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default"
+
 if TYPE_CHECKING:
     from mlops_local.aws.lambdas import LambdaRegistry
     from mlops_local.aws.provisioning import EventRule, EventSourceMapping, Schedule
@@ -171,9 +175,21 @@ def fire_schedule(schedule: Schedule, client: Callable[[str], Any]) -> str:
     """Deliver a schedule's target input now, as EventBridge Scheduler would at its next tick."""
     if ":states:" not in schedule.target_arn:
         raise ValueError(f"schedule {schedule.logical_id} targets {schedule.target_arn}: not a state machine")
-    name = f"{schedule.name[:40]}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    execution_id = str(uuid.uuid4())
+    # Scheduler's context attributes, replaced in the target input as Scheduler does at each tick.
+    attributes = {
+        "<aws.scheduler.scheduled-time>": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "<aws.scheduler.execution-id>": execution_id,
+        "<aws.scheduler.attempt-number>": "1",
+        "<aws.scheduler.schedule-arn>": f"{SCHEDULE_ARN_PREFIX}/{schedule.name}",
+    }
+    target_input = schedule.target_input or "{}"
+    for placeholder, value in attributes.items():
+        target_input = target_input.replace(placeholder, value)
+    name = f"{schedule.name[:40]}-{now:%Y%m%dT%H%M%S}-{execution_id[:8]}"
     response = client("stepfunctions").start_execution(
-        stateMachineArn=schedule.target_arn, name=name, input=schedule.target_input or "{}"
+        stateMachineArn=schedule.target_arn, name=name, input=target_input
     )
     return str(response["executionArn"])
 
