@@ -18,11 +18,11 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
 from mlops_common.adapters import aws
 from mlops_common.settings import settings_for
+from mlops_local.aws.template import read_template
 
 ROOT = Path(__file__).parents[3]
 EVENTS_DIR = ROOT / "tests" / "events"
@@ -47,31 +47,11 @@ _CONTRACT_TABLE: dict[str, Any] = {
 }
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """YAML loader that reads CloudFormation short tags (``!Ref x`` -> ``{"Ref": "x"}``)."""
-
-
-def _short_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _short_tag)
-
-
 def load_template() -> dict[str, Any] | None:
     path = ROOT / "template.yaml"
     if not path.exists():
         return None
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
+    return read_template(path)
 
 
 def _resource_properties(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:

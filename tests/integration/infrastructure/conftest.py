@@ -10,31 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from mlops_local.aws.template import read_template
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO_ROOT / "template.yaml"
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that turns short-form tags into their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {tag_suffix if tag_suffix in {"Ref", "Condition"} else f"Fn::{tag_suffix}": value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
 
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -89,4 +71,4 @@ def template_path() -> Path:
 @pytest.fixture(scope="session")
 def sam_template() -> dict[str, Any]:
     """template.yaml with intrinsics in their long JSON form."""
-    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+    return read_template(TEMPLATE)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from mlops_local.aws.template import read_template
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STATE_MACHINES = {
@@ -16,27 +17,10 @@ STATE_MACHINES = {
 }
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that keeps CloudFormation short-form tags (!Ref, !Sub, ...) as {tag: value}."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {tag_suffix: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
-
-
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
-    """template.yaml as a dict (intrinsics kept as {"Ref": ...}-like single-key dicts)."""
-    return yaml.load((REPO_ROOT / "template.yaml").read_text(), Loader=_CloudFormationLoader)
+    """template.yaml as a dict, short-form tags in their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
+    return read_template(REPO_ROOT / "template.yaml")
 
 
 @pytest.fixture(params=sorted(STATE_MACHINES), scope="session")
