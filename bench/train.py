@@ -13,8 +13,6 @@ point ``train.main`` trains the default model with 2 threads, as on a 2-core mac
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import statistics
@@ -28,18 +26,15 @@ for folder in ("local", "training"):
     if str(ROOT / folder) not in sys.path:
         sys.path.insert(0, str(ROOT / folder))
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 import torch  # noqa: E402
 import train  # noqa: E402
 from classification_metrics import classification_report  # noqa: E402
 from defect_model import predict_probabilities  # noqa: E402
 from model_artifact import load_model  # noqa: E402
 from parquet_dataset import load_split  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from bench.common import BenchResult, Figure, write_result  # noqa: E402
-from mlops_local.synthetic_images import generate_dataset  # noqa: E402
+from mlops_local.synthetic_images import write_training_shards  # noqa: E402
 
 IMAGE_SIZE = 64
 # 2 threads is the 2-core machine; 1 thread shows the cost of OpenMP spinning when the cores are shared.
@@ -47,44 +42,11 @@ THREADS = (2, 1)
 ACCURACY_BAR = 0.95
 RECALL_BAR = 0.95
 TIME_TARGET_S = 60.0
-SCHEMA = pa.schema([
-    ("key", pa.string()), ("source", pa.string()), ("label", pa.string()), ("split", pa.string()),
-    ("sha256", pa.string()), ("image", pa.binary()), ("orig_width", pa.int32()),
-    ("orig_height", pa.int32()), ("format", pa.string()),
-])  # fmt: skip
-
-
-def split_of(key: str) -> str:
-    """70/15/15 split from a hash of the key (deterministic)."""
-    position = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if position < 0.15 else "validation" if position < 0.30 else "train"
 
 
 def write_synthetic_shards(root: Path) -> dict[str, Path]:
-    """Generate the default synthetic dataset and write it as contract-shaped Parquet shards."""
-    generated = generate_dataset(root / "raw")
-    rows: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
-    for label, paths in sorted(generated.images.items()):
-        for path in paths:
-            data = path.read_bytes()
-            key = path.relative_to(root / "raw").as_posix()
-            with Image.open(io.BytesIO(data)) as img:
-                fmt, (width, height) = img.format, img.size
-                small = img.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
-            png = io.BytesIO()
-            small.save(png, format="PNG")
-            split = split_of(key)
-            rows[split].append({
-                "key": key, "source": key.split("/")[0], "label": label, "split": split,
-                "sha256": hashlib.sha256(data).hexdigest(), "image": png.getvalue(),
-                "orig_width": width, "orig_height": height, "format": fmt,
-            })  # fmt: skip
-    folders = {}
-    for split, split_rows in rows.items():
-        (root / split).mkdir(parents=True)
-        pq.write_table(pa.Table.from_pylist(split_rows, schema=SCHEMA), root / split / "part-00000.parquet")
-        folders[split] = root / split
-    return folders
+    """The default synthetic dataset as contract-shaped Parquet shards at the training size."""
+    return write_training_shards(root, image_size=IMAGE_SIZE)
 
 
 def run_training(shards: dict[str, Path], work: Path, threads: int) -> dict:

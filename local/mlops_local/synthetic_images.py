@@ -15,6 +15,7 @@ Everything is numpy + Pillow (a few milliseconds per image) and deterministic fo
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import shutil
@@ -331,3 +332,61 @@ def _write_duplicates(dataset: GeneratedDataset, count: int) -> list[tuple[Path,
         shutil.copyfile(original, copy)
         copies.append((copy, original))
     return copies
+
+
+def _split_of(key: str, *, validation: float = 0.15, test: float = 0.15) -> str:
+    """Deterministic split from a hash of the key."""
+    position = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if position < test:
+        return "test"
+    return "validation" if position < test + validation else "train"
+
+
+def write_training_shards(
+    root: str | Path,
+    *,
+    images_per_class: int = 200,
+    image_size: int = 64,
+    classes: Sequence[str] = ("ok", "scratch", "dent", "crack"),
+    seed: int = 7,
+) -> dict[str, Path]:
+    """Generate photos under ``root/raw`` and write ``root/<split>/part-00000.parquet`` directly.
+
+    The Glue job is what writes datasets for real; tests and benchmarks of the training code use
+    this instead of starting Spark. Same schema (docs/contracts.md "Dataset"), each photo resized to
+    the square training size, a 70/15/15 split by a hash of the key.
+    """
+    import pyarrow as pa  # noqa: PLC0415 - only the training code's tests and benchmarks need it
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    root = Path(root)
+    generated = generate_dataset(root / "raw", images_per_class=images_per_class, classes=classes, seed=seed)
+    splits = ("train", "validation", "test")
+    rows: dict[str, list[dict[str, object]]] = {split: [] for split in splits}
+    for label, paths in sorted(generated.images.items()):
+        for path in paths:
+            original = path.read_bytes()
+            key = path.relative_to(root / "raw").as_posix()
+            with Image.open(io.BytesIO(original)) as img:
+                fmt, (width, height) = img.format, img.size
+                resized = img.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
+            png = io.BytesIO()
+            resized.save(png, format="PNG")
+            split = _split_of(key)
+            rows[split].append({
+                "key": key, "source": key.split("/")[0], "label": label, "split": split,
+                "sha256": hashlib.sha256(original).hexdigest(), "image": png.getvalue(),
+                "orig_width": width, "orig_height": height, "format": fmt,
+            })  # fmt: skip
+    schema = pa.schema([
+        ("key", pa.string()), ("source", pa.string()), ("label", pa.string()), ("split", pa.string()),
+        ("sha256", pa.string()), ("image", pa.binary()), ("orig_width", pa.int32()),
+        ("orig_height", pa.int32()), ("format", pa.string()),
+    ])  # fmt: skip
+    folders = {}
+    for split in splits:
+        folder = root / split
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows[split], schema=schema), folder / "part-00000.parquet")
+        folders[split] = folder
+    return folders
