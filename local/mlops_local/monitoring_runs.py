@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlops_local.aws.template import ACCOUNT_ID, REGION
-from mlops_local.executors.base import ExecutionContext
-from mlops_local.executors.monitoring import run_monitoring_execution
 
 if TYPE_CHECKING:
     from mlops_local.runtime import LocalRuntime
@@ -40,33 +38,24 @@ def processing_job_name(schedule_name: str, now: datetime) -> str:
     return f"model-monitoring-{now:%Y%m%d%H%M}-{digest}"
 
 
-def run_monitoring_now(
-    runtime: LocalRuntime, schedule_name: str, *, now: datetime | None = None
-) -> MonitoringRun:
+def run_monitoring_now(runtime: LocalRuntime, schedule_name: str) -> MonitoringRun:
     """Run one execution of ``schedule_name`` now, publish its metrics and emit its state change."""
-    moment = now or datetime.now(UTC)
     schedule = runtime.client("sagemaker").describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
-    job_name = processing_job_name(schedule_name, moment)
-    workdir = runtime.run_dir / "jobs" / f"monitoring-{job_name}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    context = ExecutionContext(
-        s3=runtime.client("s3"),
-        client=runtime.client,
-        workdir=workdir,
-        repo_root=runtime.repo_root,
-        faults=runtime.faults,
-        progress=lambda message: print(f"    {message}", flush=True),
-    )
-    result = run_monitoring_execution(schedule, context, now=moment)
-    fields: dict[str, Any] = dict(result.describe_fields)
+    job_name = processing_job_name(schedule_name, datetime.now(UTC))
+    if runtime.jobs is None:
+        raise RuntimeError("the runtime is not started")
+    # A job like any other: its own workdir, progress in `status`, the executor in a worker thread.
+    record = runtime.jobs.start("monitoring", job_name, schedule)
+    record.done.wait()
+    fields: dict[str, Any] = dict(record.describe_fields)
     metric_data = fields.get("LocalMetricData") or {}
     if metric_data.get("MetricData"):
         runtime.client("cloudwatch").put_metric_data(**metric_data)
     report_uri = fields.get("LocalReportUri")
-    exit_message = fields.get("ExitMessage") or result.failure_reason or result.status
+    exit_message = fields.get("ExitMessage") or record.failure_reason or record.status
     detail: dict[str, Any] = {
         "ProcessingJobName": job_name,
-        "ProcessingJobStatus": result.status,
+        "ProcessingJobStatus": record.status,
         "ExitMessage": exit_message,
         "MonitoringScheduleArn": schedule["MonitoringScheduleArn"],
     }
@@ -91,7 +80,7 @@ def run_monitoring_now(
         detail,
         [f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/{job_name}"],
     )
-    return MonitoringRun(job_name, result.status, exit_message, report_uri, drift_distances(metric_data))
+    return MonitoringRun(job_name, record.status, exit_message, report_uri, drift_distances(metric_data))
 
 
 def drift_distances(metric_data: dict[str, Any]) -> dict[str, float]:

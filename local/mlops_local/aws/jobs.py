@@ -36,6 +36,7 @@ EXECUTOR_FUNCTIONS: dict[str, tuple[str, str]] = {
     "tuning": ("tuning", "run_tuning_job"),
     "processing": ("processing", "run_processing_job"),
     "transform": ("transform", "run_transform_job"),
+    "monitoring": ("monitoring", "run_monitoring_execution"),  # started on demand, not by an API call
 }
 
 # The Describe field holding each kind's status, and the API's words for "running".
