@@ -50,7 +50,13 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory, dataset: Path) -> Iterator[LocalRuntime]:
-    local = LocalRuntime(run_dir=tmp_path_factory.mktemp("run"), overrides=E2E_OVERRIDES, faults=FaultPlan())
+    # Progress lines (jobs, endpoint switches) go to stdout, which pytest shows when a test fails.
+    local = LocalRuntime(
+        run_dir=tmp_path_factory.mktemp("run"),
+        overrides=E2E_OVERRIDES,
+        faults=FaultPlan(),
+        on_progress=lambda message: print(f"[runtime] {message}", flush=True),
+    )
     local.start()
     local.upload_directory(dataset, "line-a")
     _wait_for(lambda: len(local.executions()) >= 1, timeout=60)
@@ -75,13 +81,24 @@ def _run(runtime: LocalRuntime, reason: str) -> tuple[dict[str, Any], list[str]]
 
 
 def _failed_state(runtime: LocalRuntime, arn: str) -> str:
-    """The first state that failed, with its error and cause, for an assertion message."""
-    failed = next((visit for visit in runtime.history(arn) if visit.error), None)
-    return (
-        "no state failed"
-        if failed is None
-        else f"{failed.name}: {failed.error}: {(failed.cause or '')[:2000]}"
-    )
+    """Why an execution failed, for an assertion message.
+
+    A failed Task is not always the cause (the spot-capacity path fails Tune on purpose and catches
+    it) and the failure Pass states carry no error of their own, so this lists the execution's
+    error, every failed state, the last states visited and what the endpoint says about itself.
+    """
+    described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+    visits = runtime.history(arn)
+    cause = described.get("cause", "")[:1000]
+    lines = [f"execution {described['status']}: {described.get('error')}: {cause}"]
+    lines += [f"  failed {v.name}: {v.error}: {(v.cause or '')[:300]}" for v in visits if v.error]
+    lines.append("  last states: " + " > ".join(visit.name for visit in visits[-8:]))
+    try:
+        endpoint = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+        lines.append(f"  endpoint: {endpoint['EndpointStatus']} {endpoint.get('FailureReason', '')}")
+    except Exception as error:  # a diagnostic must not hide the assertion
+        lines.append(f"  endpoint: {error}")
+    return "\n".join(lines)
 
 
 def _endpoint_name(runtime: LocalRuntime) -> str:
@@ -143,6 +160,8 @@ def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRun
     assert described["status"] == "FAILED"
     assert "DeploymentRolledBack" in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert runtime.faults.fired_count("endpoint-update-failure") == 1, after.get("FailureReason")
+    assert "injected fault" in after["FailureReason"]
     assert (after["EndpointStatus"], after["EndpointConfigName"]) == (
         "InService",
         before["EndpointConfigName"],
