@@ -8,6 +8,11 @@ strings (``file:/tmp/a b.jpg``, ``s3://bucket/x%2By.jpg`` for the key ``x%2By.jp
 is stripped but nothing is URL-decoded, because decoding would turn the legitimate key
 ``x%2By.jpg`` into ``x+y.jpg``. The job checks that every listed object comes back from Spark
 under the same location, so a change in that behaviour fails loudly instead of losing objects.
+
+An object's *key* is what reports and the manifest show: the S3 key, or for a local folder the
+absolute path, unless the folder is a copy of S3 laid out as ``<mirror>/<bucket>/<key>`` (the local
+runtime downloads the upload prefix that way): then the key is the S3 key it was copied from, so
+the manifest reads the same locally and on AWS.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class SourceRoot:
     """One ``--source_paths`` entry, normalised: ``location`` always ends with ``/``."""
 
     location: str  # "s3://bucket/incoming/" or "/abs/folder/"
+    key_prefix: str | None = None  # a local copy of S3: the key this folder was copied from
 
     @property
     def is_s3(self) -> bool:
@@ -78,9 +84,14 @@ def parse_source_root(path: str) -> SourceRoot:
     return SourceRoot(location if location.endswith("/") else location + "/")
 
 
-def parse_source_roots(paths: str) -> list[SourceRoot]:
-    """Parse the comma-separated ``--source_paths``; roots must not overlap (an object is read once)."""
-    roots = sorted({parse_source_root(part) for part in paths.split(",") if part.strip()}, key=str)
+def parse_source_roots(paths: str, s3_mirror: str = "") -> list[SourceRoot]:
+    """Parse the comma-separated ``--source_paths``; roots must not overlap (an object is read once).
+
+    ``s3_mirror``: a local folder laid out as ``<mirror>/<bucket>/<key>``; local roots inside it
+    key their objects by the S3 key they were copied from.
+    """
+    parsed = {parse_source_root(part) for part in paths.split(",") if part.strip()}
+    roots = sorted((_mirrored(root, s3_mirror) for root in parsed), key=str)
     if not roots:
         raise SourcePathError("--source_paths names no source path")
     for outer in roots:
@@ -88,6 +99,18 @@ def parse_source_roots(paths: str) -> list[SourceRoot]:
             if outer != inner and inner.location.startswith(outer.location):
                 raise SourcePathError(f"source paths overlap: {inner.location} is inside {outer.location}")
     return roots
+
+
+def _mirrored(root: SourceRoot, s3_mirror: str) -> SourceRoot:
+    if root.is_s3 or not s3_mirror:
+        return root
+    mirror = os.path.abspath(s3_mirror).rstrip("/") + "/"
+    if not root.location.startswith(mirror):
+        return root
+    bucket, _, key_prefix = root.location[len(mirror) :].partition("/")
+    if not bucket:
+        raise SourcePathError(f"source path {root.location} is the S3 mirror itself, not a bucket folder")
+    return SourceRoot(root.location, key_prefix)
 
 
 def location_from_spark_path(path: str) -> str:
@@ -106,8 +129,14 @@ def place_object(location: str, roots: list[SourceRoot]) -> ObjectPlace:
     root = next((root for root in roots if location.startswith(root.location)), None)
     if root is None:
         return ObjectPlace(location, location, "", "", "outside_sources: not under any source path")
-    key = location[len("s3://") + len(root.bucket) + 1 :] if root.is_s3 else location
-    parts = location[len(root.location) :].split("/")
+    relative = location[len(root.location) :]
+    if root.is_s3:
+        key = location[len("s3://") + len(root.bucket) + 1 :]
+    elif root.key_prefix is not None:
+        key = root.key_prefix + relative
+    else:
+        key = location
+    parts = relative.split("/")
     source = parts[0] if len(parts) > 1 else ""
     if len(parts) != EXPECTED_DEPTH or not all(parts):
         return ObjectPlace(

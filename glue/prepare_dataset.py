@@ -92,6 +92,8 @@ class JobConfig:
     normal_class: str = "ok"
     min_image_side: int = 32
     max_image_side: int = 10_000
+    # Local runs only: the folder the source paths were copied into as <mirror>/<bucket>/<key>.
+    s3_mirror: str = ""
 
     def __post_init__(self) -> None:
         check_fractions(self.val_fraction, self.test_fraction)
@@ -116,6 +118,7 @@ OPTIONAL_ARGUMENTS = (
     "normal_class",
     "min_image_side",
     "max_image_side",
+    "s3_mirror",
 )
 
 
@@ -189,7 +192,7 @@ class DatasetResult:
 
 def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
     """The Spark plan: read, prepare per object, deduplicate, split, check, write."""
-    roots = parse_source_roots(config.source_paths)
+    roots = parse_source_roots(config.source_paths, config.s3_mirror)
     output = parse_source_roots(config.dataset_uri)[0]
     if any(output.location.startswith(root.location) for root in roots):
         # Writing under an upload prefix would trigger the pipeline on its own output.

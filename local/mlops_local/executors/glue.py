@@ -4,8 +4,9 @@ The script is the job's ``Command.ScriptLocation`` downloaded from S3 (the deplo
 checkout's ``glue/prepare_dataset.py`` when the location is not in S3. Arguments are the job's
 ``DefaultArguments`` overlaid with the run's, passed as ``--name value`` with Glue's own
 ``--JOB_NAME`` / ``--JOB_RUN_ID``. Each ``--source_paths`` prefix (comma-separated) is downloaded to
-``<workdir>/s3/<bucket>/<key>`` and the argument points there; ``--output_path`` points to an empty
-folder laid out the same way, uploaded to the S3 prefix afterwards with the same relative keys the
+``<workdir>/s3/<bucket>/<key>`` and the argument points there (``--s3_mirror <workdir>/s3`` tells
+the job, so the manifest keys objects by their S3 keys as on AWS); ``--output_path`` points to an
+empty folder laid out the same way, uploaded to the S3 prefix afterwards with the same relative keys the
 job would write on AWS (Hadoop's local ``.crc`` checksum files are left out: S3 never gets them).
 ``--extra-py-files`` (comma-separated S3 URIs of ``.py`` or ``.zip`` files) are downloaded and put on
 the script's ``PYTHONPATH``, as Glue does; nothing else from the checkout is importable, so a module
@@ -27,6 +28,7 @@ from mlops_local.executors.subprocess_runner import child_environment, run_scrip
 DEFAULT_SCRIPT = Path("glue") / "prepare_dataset.py"
 SOURCE_ARGUMENT = "--source_paths"
 OUTPUT_ARGUMENT = "--output_path"
+S3_MIRROR_ARGUMENT = "--s3_mirror"
 EXTRA_PY_FILES = "--extra-py-files"
 
 
@@ -60,6 +62,7 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
         local_sources.append(str(local))
     if sources:
         local_arguments[SOURCE_ARGUMENT] = ",".join(local_sources)
+        local_arguments[S3_MIRROR_ARGUMENT] = str(ctx.workdir / "s3")
     output_uri = merged.get(OUTPUT_ARGUMENT)
     output_dir = None
     if output_uri:

@@ -77,6 +77,22 @@ def test_local_object_key_is_its_path() -> None:
     assert place_object("/data/incoming/line-a/ok/a b.jpg", [root]).key == "/data/incoming/line-a/ok/a b.jpg"
 
 
+def test_local_copy_of_s3_is_keyed_by_the_s3_key() -> None:
+    # The local runtime downloads s3://data-bucket/incoming/ to <mirror>/data-bucket/incoming/.
+    roots = parse_source_roots("/run/s3/data-bucket/incoming/,/elsewhere/photos", s3_mirror="/run/s3")
+
+    mirrored = place_object("/run/s3/data-bucket/incoming/line-a/ok/a b.jpg", roots)
+    plain = place_object("/elsewhere/photos/line-b/ok/c.jpg", roots)
+
+    assert (mirrored.key, mirrored.source, mirrored.label) == ("incoming/line-a/ok/a b.jpg", "line-a", "ok")
+    assert plain.key == "/elsewhere/photos/line-b/ok/c.jpg"
+
+
+def test_the_s3_mirror_itself_is_not_a_source() -> None:
+    with pytest.raises(SourcePathError, match="not a bucket folder"):
+        parse_source_roots("/run/s3/", s3_mirror="/run/s3")
+
+
 @pytest.mark.parametrize(
     "relative",
     ["x.jpg", "line-a/x.jpg", "line-a/ok/deeper/x.jpg", "line-a//x.jpg"],

@@ -114,6 +114,14 @@ def test_glue_job_run_writes_dataset_with_aws_keys(s3, make_context, tmp_path):
     assert f"{prefix}/manifest.json" in keys
     assert any(key.startswith(f"{prefix}/train/") and key.endswith(".parquet") for key in keys)
     assert not any(key.endswith(".crc") for key in keys)
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{prefix}/manifest.json")["Body"].read())
+    uploaded = [f"incoming/{p.relative_to(tmp_path / 'incoming').as_posix()}" for p in generated.all_files]
+    # Every object is keyed as on AWS (its S3 key), not by the local copy the job read.
+    accounted = [row["key"] for row in manifest["objects"]]
+    for listing in ("duplicates.jsonl", "quarantine.jsonl"):
+        body = s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{listing}")["Body"].read().decode()
+        accounted += [json.loads(line)["key"] for line in body.splitlines()]
+    assert sorted(accounted) == sorted(uploaded)
 
 
 def test_glue_failure_reports_the_script_error(s3, make_context):
