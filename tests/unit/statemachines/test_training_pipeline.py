@@ -175,7 +175,24 @@ def test_a_silent_rollback_is_a_failure(training_asl):
         "Next": "EnsureMonitoring",
     }
     assert verify["Default"] == "DeploymentRolledBack"
-    assert training_asl["States"]["DeploymentRolledBack"]["Next"] == "NotifyFailure"
+    assert training_asl["States"]["DeploymentRolledBack"]["Next"] == "RevokeApproval"
+
+
+def test_an_approved_model_that_did_not_go_live_is_rejected_in_the_registry(training_asl):
+    # ResolveChampion and Batch Transform trust the newest Approved package: it must be live.
+    states = training_asl["States"]
+    revoke = states["RevokeApproval"]
+    assert revoke["Resource"].endswith(":sagemaker:updateModelPackage")
+    assert revoke["Parameters"]["ModelPackageArn.$"] == "$.registration.model_package_arn"
+    assert revoke["Parameters"]["ModelApprovalStatus"] == "Rejected"
+    assert revoke["Next"] == "NotifyFailure"
+    assert [c["Next"] for c in revoke["Catch"]] == ["NotifyFailure"]
+    for name in ("CreateModel", "CreateModelInVpc", "Deploy"):
+        assert [c["Next"] for c in states[name]["Catch"]] == ["RevokeApproval"], name
+    for name in ("EndpointFailed", "DeploymentRolledBack"):
+        assert states[name]["Next"] == "RevokeApproval", name
+    # Once the new config serves, the model is live: a later failure must not revoke it.
+    assert [c["Next"] for c in states["EnsureMonitoring"]["Catch"]] == ["NotifyFailure"]
 
 
 def test_failure_notification_carries_state_error_cause_and_redrive_hint(training_asl):

@@ -421,6 +421,43 @@ def test_patched_s3_event_has_the_aws_shape(patched: MotoPatches) -> None:
     assert events[0]["time"].endswith("Z")
 
 
+# -- 9. UpdateModelPackage -----------------------------------------------------------------------
+
+
+def _approved_package(sagemaker: Any) -> str:
+    sagemaker.create_model_package_group(ModelPackageGroupName="defects")
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName="defects",
+            ModelApprovalStatus="Approved",
+            CustomerMetadataProperties={"accuracy": "0.97"},
+            InferenceSpecification={
+                "Containers": [{"Image": "inference:latest", "ModelDataUrl": "s3://b/model.tar.gz"}],
+                "SupportedContentTypes": ["image/png"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )["ModelPackageArn"]
+    )
+
+
+def _reject(sagemaker: Any, arn: str) -> dict[str, Any]:
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription="why")
+    return dict(sagemaker.describe_model_package(ModelPackageName=arn))
+
+
+def test_stock_update_model_package_drops_the_metadata(stock: None) -> None:
+    sagemaker = _client("sagemaker")
+    described = _reject(sagemaker, _approved_package(sagemaker))
+    assert described.get("CustomerMetadataProperties") is None
+
+
+def test_patched_update_model_package_keeps_the_metadata(patched: MotoPatches) -> None:
+    sagemaker = _client("sagemaker")
+    described = _reject(sagemaker, _approved_package(sagemaker))
+    assert (described["ModelApprovalStatus"], described["ApprovalDescription"]) == ("Rejected", "why")
+    assert described["CustomerMetadataProperties"] == {"accuracy": "0.97"}
+
+
 # -- tuning trials ----------------------------------------------------------------------------
 
 
