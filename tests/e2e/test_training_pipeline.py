@@ -168,6 +168,11 @@ def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRun
     )
     image = next(p for p in sorted(dataset.rglob("*")) if p.is_file())
     assert _predict(runtime, image)["model_version"]
+    # The model that never went live is no longer Approved: the champion is still the served one.
+    packages = runtime.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=str(runtime.outputs()["ModelPackageGroupName"]), SortBy="CreationTime"
+    )["ModelPackageSummaryList"]
+    assert [p["ModelApprovalStatus"] for p in packages] == ["Approved", "Rejected"]
 
 
 def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> None:
