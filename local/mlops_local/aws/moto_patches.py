@@ -95,7 +95,34 @@ _SYNC_AND_TOKEN: Final[set[Any]] = {ResourceCondition.Sync, ResourceCondition.Wa
 # AWS: the task waits for the job run and outputs GetJobRun's JobRun (States.TaskFailed on failure).
 
 
-class GlueSyncService(state_task_service_glue.StateTaskServiceGlue):
+class StopSafeSync(callback_service.StateTaskServiceCallback):
+    """A .sync task whose execution is stopped while the task starts ends quietly.
+
+    moto: evaluating the task's timeout on a stopped execution pushes nothing, so the engine pops the
+    state's input in its place and the token-wait thread dies on ``dict > int`` (a TypeError printed
+    as an unhandled thread exception). AWS: the stopped task simply ends. Nothing waits here then.
+    """
+
+    def _eval_sync(
+        self,
+        env: Any,
+        sync_resolver: Any,
+        timeout_seconds: Any,
+        callback_endpoint: Any,
+        heartbeat_endpoint: Any,
+    ) -> Any:
+        if not isinstance(timeout_seconds, int):
+            return None
+        return super()._eval_sync(
+            env=env,
+            sync_resolver=sync_resolver,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=callback_endpoint,
+            heartbeat_endpoint=heartbeat_endpoint,
+        )
+
+
+class GlueSyncService(StopSafeSync, state_task_service_glue.StateTaskServiceGlue):
     """moto's Glue integration with a callback endpoint and JSON-safe outputs."""
 
     def __init__(self) -> None:
@@ -169,7 +196,7 @@ def sagemaker_error_name(error_code: str) -> str:
     return "SageMaker.AmazonSageMakerException"
 
 
-class SageMakerSyncService(callback_service.StateTaskServiceCallback):
+class SageMakerSyncService(StopSafeSync):
     """The SageMaker optimised integration: request-response and .sync, errors named as on AWS."""
 
     def __init__(self) -> None:

@@ -16,7 +16,14 @@ from moto import mock_aws
 from mlops_local.aws.events import EventRouter
 from mlops_local.aws.jobs import EndpointLifecycle, JobLifecycle
 from mlops_local.aws.lambdas import LambdaFunction, LambdaRegistry
-from mlops_local.aws.moto_patches import MotoPatches, json_safe, sagemaker_error_name, versioned_policy
+from mlops_local.aws.moto_patches import (
+    GlueSyncService,
+    MotoPatches,
+    SageMakerSyncService,
+    json_safe,
+    sagemaker_error_name,
+    versioned_policy,
+)
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
 
 from .conftest import FIXTURE_STACK, FakeEndpointHost, fake_glue, fake_training
@@ -158,6 +165,19 @@ def test_patched_glue_sync_failure_is_states_task_failed(patched: MotoPatches) -
     described = _run(GLUE, {"args": {"--fail": "true"}})
     assert described["error"] == "States.TaskFailed"
     assert json.loads(described["cause"])["ErrorMessage"].startswith("AnalysisException")
+
+
+def test_a_sync_task_stopped_as_it_starts_does_not_wait(patched: MotoPatches) -> None:
+    # On a stopped execution moto hands the state's input over as the timeout: nothing must wait.
+    for service in (GlueSyncService(), SageMakerSyncService()):
+        outcome = service._eval_sync(
+            env=None,
+            sync_resolver=None,
+            timeout_seconds={"the": "state input"},
+            callback_endpoint=None,
+            heartbeat_endpoint=None,
+        )
+        assert outcome is None
 
 
 # -- 4. sagemaker:create*.sync -------------------------------------------------------------------
@@ -441,7 +461,9 @@ def _approved_package(sagemaker: Any) -> str:
 
 
 def _reject(sagemaker: Any, arn: str) -> dict[str, Any]:
-    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription="why")
+    sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Rejected", ApprovalDescription="why"
+    )
     return dict(sagemaker.describe_model_package(ModelPackageName=arn))
 
 
