@@ -99,6 +99,7 @@ class PipelineSettings(BaseModel):
     tuning_max_jobs: int = Field(8, alias="TuningMaxJobs")
     tuning_max_parallel_jobs: int = Field(2, alias="TuningMaxParallelJobs")
     processing_instance_type: str = Field("ml.m5.xlarge", alias="ProcessingInstanceType")
+    deploy_endpoint: bool = Field(True, alias="DeployEndpoint")
     endpoint_instance_type: str = Field("ml.m5.large", alias="EndpointInstanceType")
     endpoint_instance_count: int = Field(1, alias="EndpointInstanceCount")
     transform_instance_type: str = Field("ml.m5.large", alias="TransformInstanceType")
@@ -109,7 +110,7 @@ class PipelineSettings(BaseModel):
     batch_schedule_state: str = Field("DISABLED", alias="BatchScheduleState")
     monitoring_schedule_expression: str = Field("cron(0 * ? * * *)", alias="MonitoringScheduleExpression")
 
-    @field_validator("use_spot_training", "enable_tuning", mode="before")
+    @field_validator("use_spot_training", "enable_tuning", "deploy_endpoint", mode="before")
     @classmethod
     def _cloudformation_boolean(cls, value: object) -> object:
         # CloudFormation parameters are strings: "true" / "false".
@@ -434,6 +435,9 @@ def estimate(
     )
 
     # Monthly lines: hosting, monitoring, batch inference, storage.
+    if not settings.deploy_endpoint:
+        # Batch-only stack: no endpoint, so no hosting, capture or Model Monitor either.
+        sizes = sizes.model_copy(update={"endpoint_mode": "none"})
     items.extend(_hosting_items(settings, sizes, prices))
     if sizes.endpoint_mode == "realtime":
         executions = schedule_runs_per_month(settings.monitoring_schedule_expression)

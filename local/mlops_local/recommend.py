@@ -489,20 +489,17 @@ def _endpoint(plan: _Plan) -> None:
     rps = req.requests_per_second
     if req.latency == "batch":
         plan.endpoint_mode = "none"
-        plan.parameters |= {"EndpointInstanceType": "ml.m5.large", "EndpointInstanceCount": "1"}
+        plan.parameters["DeployEndpoint"] = "false"
         plan.choose(
             "Endpoint",
-            "batch only (batch transform); smallest real-time endpoint kept",
+            "none: batch only (DeployEndpoint=false)",
             "No real-time need: predictions come from the scheduled batch transform, which pays only while"
-            " it runs. The pipeline still deploys the approved model to an endpoint after the gate, so the"
-            " smallest one (1 x ml.m5.large) is configured and counted.",
+            " it runs. A model that passes the gate is approved in the registry and the transform uses it;"
+            " no endpoint is created, so there is no hosting, capture or Model Monitor cost.",
             SRC_BATCH,
         )
-        plan.warnings.append(
-            "Batch-only: the pipeline always deploys an endpoint after a passing gate; its cost (1 x"
-            " ml.m5.large around the clock) is included until the template can turn the endpoint off."
-        )
         return
+    plan.parameters["DeployEndpoint"] = "true"
     tier = next(t for t in ENDPOINT_TIERS if rps <= t.max_rps)
     needed = max(1, math.ceil(rps / (tier.rps_per_instance * TARGET_UTILISATION)))
     plan.endpoint_min_instances = needed
@@ -536,12 +533,17 @@ def _endpoint(plan: _Plan) -> None:
 def _monitoring(plan: _Plan) -> None:
     rps = plan.requirements.requests_per_second
     if plan.endpoint_mode == "none":
-        plan.parameters["MonitoringScheduleExpression"] = MONITOR_DAILY
         plan.choose(
             "Monitoring",
-            "daily",
-            "Batch only: the endpoint sees little traffic, so a daily check is enough.",
+            "none (no endpoint to watch)",
+            "Model Monitor compares an endpoint's captured requests with the baseline; a batch-only stack"
+            " has no endpoint, so drift is not detected automatically and the retraining schedule keeps"
+            " the model fresh.",
             SRC_MONITOR,
+        )
+        plan.warnings.append(
+            "Batch-only: without an endpoint there is no data capture, so Model Monitor cannot flag drift;"
+            " keep the retraining schedule enabled, or deploy an endpoint if drift must start retraining."
         )
         return
     percent = next(p for limit, p in CAPTURE_PERCENT_TIERS if rps <= limit)
@@ -664,8 +666,7 @@ def _job_sizes(plan: _Plan) -> JobSizes:
         images_per_run=int(req.images_per_day * 30.4 / max(plan.runs_per_month, 1)),
         images_stored=req.images_total,
         image_kb=req.image_kb,
-        # Batch-only still deploys (and monitors) the smallest endpoint: the pipeline always does.
-        endpoint_mode="realtime",
+        endpoint_mode=plan.endpoint_mode,
         requests_per_month=req.requests_per_second * 730 * 3600,
     )
 

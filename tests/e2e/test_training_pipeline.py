@@ -73,8 +73,16 @@ def _wait_for(condition: Any, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def _run(runtime: LocalRuntime, reason: str) -> tuple[dict[str, Any], list[str]]:
-    execution_input = {"trigger": "manual", "reason": reason, "requested_at": datetime.now(UTC).isoformat()}
+def _run(
+    runtime: LocalRuntime, reason: str, overrides: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    execution_input: dict[str, Any] = {
+        "trigger": "manual",
+        "reason": reason,
+        "requested_at": datetime.now(UTC).isoformat(),
+    }
+    if overrides:
+        execution_input["overrides"] = overrides
     arn = runtime.start_execution(execution_input)
     described = runtime.wait_for_execution(arn, timeout=900)
     return described, [visit.name for visit in runtime.history(arn)]
@@ -182,6 +190,23 @@ def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> N
     assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
     assert runtime.faults.fired_count("spot-capacity") >= 1
+
+
+def test_batch_only_run_approves_the_model_and_leaves_the_endpoint_alone(runtime: LocalRuntime) -> None:
+    # DeployEndpoint=false for one run: the model is approved for Batch Transform, nothing is deployed.
+    sagemaker = runtime.client("sagemaker")
+    before = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))["EndpointConfigName"]
+    described, visited = _run(runtime, "batch-only stack", overrides={"deploy_endpoint": False})
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    assert "NotifyApproved" in visited
+    assert "Deploy" not in visited
+    assert sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))["EndpointConfigName"] == before
+    newest = sagemaker.list_model_packages(
+        ModelPackageGroupName=str(runtime.outputs()["ModelPackageGroupName"]),
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["ModelPackageSummaryList"][0]
+    assert newest["ModelApprovalStatus"] == "Approved"
 
 
 def test_training_failure_notifies_and_does_not_deploy(runtime: LocalRuntime) -> None:

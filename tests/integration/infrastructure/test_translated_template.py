@@ -65,6 +65,7 @@ CONTRACT_PARAMETERS = {
     "TuningObjectiveMetric",
     "TrainingEpochs",
     "ProcessingInstanceType",
+    "DeployEndpoint",
     "EndpointInstanceType",
     "EndpointInstanceCount",
     "DataCapturePercent",

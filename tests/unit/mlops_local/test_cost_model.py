@@ -119,6 +119,12 @@ def test_endpoint_is_instances_times_730_hours():
     assert estimate(settings, runs_per_month=1).item("Real-time endpoint").usd == pytest.approx(297.84)
 
 
+def test_a_batch_only_stack_pays_for_no_endpoint_and_no_monitoring():
+    cost = estimate(_settings(DeployEndpoint="false"), runs_per_month=1)
+
+    assert not {"Real-time endpoint", "Model Monitor executions"} & {item.name for item in cost.items}
+
+
 def test_serverless_endpoint_is_billed_per_gb_second():
     # 1M requests x 0.2 s x 2 GB = 400,000 GB-s x 0.00002 = 8.00
     sizes = JobSizes(endpoint_mode="serverless", requests_per_month=1_000_000, serverless_memory_mb=2048)

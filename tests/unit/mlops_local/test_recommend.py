@@ -126,15 +126,21 @@ def test_large_plant_warns_that_training_outlasts_a_day():
     assert any("longer than the 24 h between runs" in w for w in recommendation.warnings)
 
 
-def test_batch_audit_counts_the_endpoint_the_pipeline_still_deploys():
+def test_batch_audit_turns_the_endpoint_off_and_pays_only_for_the_transform():
     recommendation = _recommend("batch_audit")
 
     assert recommendation.endpoint_mode == "none"
+    assert recommendation.parameters["DeployEndpoint"] == "false"
     assert recommendation.parameters["UseSpotTraining"] == "false"
     assert recommendation.cost is not None
-    assert recommendation.cost.item("Real-time endpoint").quantity == 730
+    names = {item.name for item in recommendation.cost.items}
+    assert not names & {"Real-time endpoint", "Model Monitor executions"}
     assert recommendation.cost.item("Batch transform").usd > 0
-    assert any("always deploys an endpoint" in w for w in recommendation.warnings)
+    assert any("cannot flag drift" in w for w in recommendation.warnings)
+
+
+def test_real_time_profiles_keep_the_endpoint():
+    assert _recommend("small_line").parameters["DeployEndpoint"] == "true"
 
 
 def test_daily_uploads_under_a_capped_trigger_window_are_counted_as_runs():

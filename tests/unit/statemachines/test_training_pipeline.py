@@ -152,6 +152,19 @@ def test_gate_failure_registers_a_rejected_package_and_notifies(training_asl):
     assert states["DeployOrReport"]["Default"] == "NotifyGateFailed"
 
 
+def test_batch_only_stacks_approve_without_deploying(training_asl, template):
+    states = training_asl["States"]
+    assert template["Parameters"]["DeployEndpoint"]["AllowedValues"] == ["true", "false"]
+    defaults = states["LoadConfig"]["Parameters"]["defaults"]
+    assert defaults["deploy_endpoint.$"] == "States.StringToJson('${DeployEndpoint}')"
+    deploy_route, approve_route = states["DeployOrReport"]["Choices"]
+    assert {"Variable": "$.config.deploy_endpoint", "BooleanEquals": True} in deploy_route["And"]
+    assert deploy_route["Next"] == "NameModel"
+    assert approve_route == {"Variable": "$.gate.passed", "BooleanEquals": True, "Next": "NotifyApproved"}
+    assert states["NotifyApproved"]["Next"] == "PipelineSucceeded"
+    assert states["NotifyApproved"]["Parameters"]["Message"]["outcome"] == "approved"
+
+
 def test_registered_packages_carry_metrics_and_tuning_job(training_asl):
     metadata = training_asl["States"]["RegisterModel"]["Parameters"]["CustomerMetadataProperties"]
     assert {"accuracy.$", "macro_f1.$", "min_defect_recall.$", "tuning_job.$", "training_job.$"} <= set(
