@@ -8,6 +8,7 @@ real Lambda handlers, the real Glue script and real training (``mlops_local.exec
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -15,7 +16,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from mlops_local.aws.lambdas import Invocation, LambdaRegistry
 from mlops_local.aws.moto_patches import MotoPatches
 from mlops_local.aws.provisioning import Provisioner, Stack
 from mlops_local.aws.template import ACCOUNT_ID, REGION, load_template
+from mlops_local.environment import botocore_environment_reads_locked
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,6 +116,7 @@ class LocalRuntime:
         self._host: Any = None
         self.code_overrides: dict[str, str] = {}
         self._patches: MotoPatches | None = None
+        self._guards = contextlib.ExitStack()
         self.stack: Stack | None = None
         self.jobs: JobLifecycle | None = None
         self.endpoints: EndpointLifecycle | None = None
@@ -150,6 +152,8 @@ class LocalRuntime:
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._mock.start()
+        # Lambda invocations change os.environ while job and engine threads create boto3 clients.
+        self._guards.enter_context(botocore_environment_reads_locked())
         self._host = host = self._endpoint_host or self._default_endpoint_host()
         self.jobs = JobLifecycle(
             client=self.client,
@@ -185,7 +189,7 @@ class LocalRuntime:
                 poller.start()
                 self._pollers.append(poller)
 
-    @contextmanager
+    @contextlib.contextmanager
     def triggers_held(self) -> Iterator[None]:
         """Hold the SQS event source mappings while a burst of uploads lands, then release them.
 
@@ -254,6 +258,7 @@ class LocalRuntime:
         if self._patches is not None:
             self._patches.undo()
             self._patches = None
+        self._guards.close()
         self._mock.stop()
 
     # -- what a CLI and tests use --------------------------------------------------------------

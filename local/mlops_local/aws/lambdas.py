@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import importlib.util
 import json
-import os
 import sys
 import threading
 import time
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from mlops_local.environment import set_environment
 
 # Module-level caches that hold one cold start's view of the environment: (module, function).
 _COLD_START_CACHES = (("mlops_common.settings", "settings_for"),)
@@ -168,19 +169,15 @@ def _environment(function: LambdaFunction) -> Iterator[None]:
         "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
     }
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    # Other threads keep running meanwhile: the changes go through the environment lock.
+    saved = set_environment(variables)
     _clear_cold_start_caches()
     # Layers stay on the path for the whole call: handlers import lazily.
     with _on_path(function.layer_dirs):
         try:
             yield
         finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            set_environment(saved)
             _clear_cold_start_caches()
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_local.environment import environment_snapshot
+
 # Enough of stderr to hold a Python traceback; older lines only repeat Spark's or torch's logging.
 _STDERR_TAIL_LINES = 200
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
@@ -146,7 +148,7 @@ def child_environment(extra: Mapping[str, str], *, python_path: Sequence[Path] =
 
     The child never inherits the runtime's PYTHONPATH: a job sees its own code, as in a container.
     """
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env = {key: value for key, value in environment_snapshot().items() if key != "PYTHONPATH"}
     env.update(extra)
     if python_path:
         env["PYTHONPATH"] = os.pathsep.join(str(path) for path in python_path)
