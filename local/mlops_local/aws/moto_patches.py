@@ -384,27 +384,6 @@ def throttling_hook(should_throttle: Callable[[str, str], bool]) -> Callable[...
 # The local runtime sends events.object_created_event instead, to the same rules moto would.
 
 
-# -- 9. UpdateModelPackage ------------------------------------------------------------------------
-# moto: an update without CustomerMetadataProperties sets them to None (the metrics and job names a
-#   package was registered with are gone after the pipeline revokes its approval).
-# AWS: properties the request leaves out are kept.
-
-
-def update_model_package_keeping_metadata(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap ``SageMakerModelBackend.update_model_package`` so omitted metadata is kept."""
-
-    def update(backend_self: SageMakerModelBackend, model_package_arn: str, *args: Any, **kwargs: Any) -> Any:
-        name = backend_self.model_package_name_mapping.get(model_package_arn, model_package_arn)
-        package = backend_self.model_packages.get(name)
-        kept = dict(package.customer_metadata_properties or {}) if package is not None else None
-        arn = original(backend_self, model_package_arn, *args, **kwargs)
-        if package is not None and package.customer_metadata_properties is None:
-            package.customer_metadata_properties = kept
-        return arn
-
-    return update
-
-
 def s3_eventbridge_sender(router: Callable[[], EventRouter | None]) -> Callable[..., None]:
     """A replacement for moto's S3 EventBridge sender that emits AWS's ``Object Created`` shape."""
     stock_sender = s3_notifications._send_event_bridge_message
@@ -462,6 +441,27 @@ _STOP_KINDS: Final[dict[str, tuple[str, str]]] = {
     "stop_processing_job": ("processing", "ProcessingJobName"),
     "stop_transform_job": ("transform", "TransformJobName"),
 }
+
+
+# -- 9. UpdateModelPackage ------------------------------------------------------------------------
+# moto: an update without CustomerMetadataProperties sets them to None (the metrics and job names a
+#   package was registered with are gone after the pipeline revokes its approval).
+# AWS: properties the request leaves out are kept.
+
+
+def update_model_package_keeping_metadata(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``SageMakerModelBackend.update_model_package`` so omitted metadata is kept."""
+
+    def update(backend_self: SageMakerModelBackend, model_package_arn: str, *args: Any, **kwargs: Any) -> Any:
+        name = backend_self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = backend_self.model_packages.get(name)
+        kept = dict(package.customer_metadata_properties or {}) if package is not None else None
+        arn = original(backend_self, model_package_arn, *args, **kwargs)
+        if package is not None and package.customer_metadata_properties is None:
+            package.customer_metadata_properties = kept
+        return arn
+
+    return update
 
 
 class MotoPatches:
