@@ -666,7 +666,7 @@ def _job_sizes(plan: _Plan) -> JobSizes:
         images_per_run=int(req.images_per_day * 30.4 / max(plan.runs_per_month, 1)),
         images_stored=req.images_total,
         image_kb=req.image_kb,
-        endpoint_mode=plan.endpoint_mode,
+        # No endpoint_mode: the cost model takes "no endpoint" from DeployEndpoint in the parameters.
         requests_per_month=req.requests_per_second * 730 * 3600,
     )
 
