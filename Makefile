@@ -15,15 +15,18 @@ ENV ?= dev
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
 	@echo "make test     set up and run lint + unit, integration, infrastructure and e2e tests"
-	@echo "make lint     ruff, mypy, cfn-lint (+serverless rules), sam validate --lint, checkov"
+	@echo "make lint     ruff, mypy, import contracts, cfn-lint (+serverless rules), sam validate --lint, checkov"
 	@echo "make build    sam build (Lambda runtime python3.13)"
 	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (dev|prod)"
 	@echo "make bench    run every benchmark under bench/ and write docs/performance.md"
 
-$(VENV)/.installed: pyproject.toml
+# The project's packages are installed editable: mlops-common (the Lambda layer), mlops-planning
+# and mlops-local (the local runtime, with its console script mlops-local).
+PACKAGES := layers/common planning local
+$(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet ".[ml,glue,local,dev]"
+	$(VENV)/bin/pip install --quiet $(addprefix -e ,$(PACKAGES)) ".[ml,glue,dev]"
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -39,12 +42,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 demo: $(VENV)/.installed
-	PYTHONPATH=local:layers/common $(PY) -m mlops_local demo
+	$(VENV)/bin/mlops-local demo
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --skip-download -f template.yaml
@@ -67,7 +71,7 @@ deploy: build $(VENV)/.installed
 	$(PY) scripts/package_code.py --config-env $(ENV) --sam $(SAM_VENV)/bin/sam
 
 bench: $(VENV)/.installed
-	PYTHONPATH=local:layers/common:training:monitoring:glue $(PY) -m bench
+	PYTHONPATH=training:monitoring:glue $(PY) -m bench
 
 clean:
 	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -18,9 +18,8 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-from bench.common import BenchResult, Figure, write_result
+from bench.common import ROOT, BenchResult, Figure, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 IMPORT_TARGET_MS = 200.0
 PACKAGE_TARGET_MB = 10.0

@@ -6,12 +6,26 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+def use_flat_modules(*folders: str) -> None:
+    """Put the job code's folders (``training``, ``monitoring``, ``glue``) first on ``sys.path``.
+
+    That code imports its modules by bare name, as its containers do; a benchmark run as
+    ``python -m bench.<name>`` from the repository root finds them the same way.
+    """
+    for folder in folders:
+        path = str(ROOT / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
 
 
 @dataclass

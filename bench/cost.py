@@ -7,17 +7,22 @@ ratio against the same run on demand.
 
 from __future__ import annotations
 
-from bench.common import BenchResult, Figure, write_result
-from mlops_local.cost_model import PipelineSettings, estimate, job_sizes_from_bench
-from mlops_local.recommend import load_template_parameters
+from pathlib import Path
+
+from bench.common import RESULTS_DIR, BenchResult, Figure, write_result
+from mlops_planning.cost_model import PipelineSettings, estimate, job_sizes_from_bench
+from mlops_planning.template_parameters import load_template_parameters
+
+# The repository's template: bench/ lives in the checkout, next to it.
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
 RUNS_PER_MONTH = 4.0  # the weekly retraining schedule the template ships (disabled) for
 
 
 def main() -> None:
-    defaults = {name: spec.get("Default") for name, spec in load_template_parameters().items()}
+    defaults = {name: spec.get("Default") for name, spec in load_template_parameters(TEMPLATE).items()}
     settings = PipelineSettings.from_parameters({k: v for k, v in defaults.items() if v is not None})
-    sizes, provenance = job_sizes_from_bench()
+    sizes, provenance = job_sizes_from_bench(RESULTS_DIR)
     spot = estimate(settings, sizes, runs_per_month=RUNS_PER_MONTH)
     on_demand = estimate(
         settings.model_copy(update={"use_spot_training": False}), sizes, runs_per_month=RUNS_PER_MONTH

@@ -18,7 +18,6 @@ but no model's reaction to image quality: image shifts are detected through imag
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 import zlib
@@ -28,29 +27,22 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# The benchmark runs as ``python -m bench.drift`` from the repository root; the flat modules it
-# measures live where SageMaker and the tests find them, so put those folders on the path.
-for folder in ("local", "training", "monitoring"):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
+from bench.common import BenchResult, Figure, use_flat_modules, write_result
+
+use_flat_modules("training", "monitoring")
 
 from image_features import FEATURE_NAMES  # noqa: E402
 from local_analyzer import analyze_capture_files  # noqa: E402
-from model_monitor_format import DEFAULT_DRIFT_THRESHOLD, write_baseline  # noqa: E402
-from PIL import Image  # noqa: E402
-from simulated_capture import StandInClassifier, inference_response, write_capture  # noqa: E402
-from traffic_shift import (  # noqa: E402
-    DEFECT_OUTBREAK,
-    IMAGE_SHIFTS,
-    ImageShift,
-    blurred,
-    darker,
-    new_camera,
-    sample_traffic,
+from model_monitor_format import DEFAULT_DRIFT_THRESHOLD  # noqa: E402
+from simulated_capture import (  # noqa: E402
+    PhotoPool,
+    StandInClassifier,
+    split_photo_pools,
+    write_stand_in_baseline,
+    write_traffic_window,
 )
+from traffic_shift import DEFECT_OUTBREAK, IMAGE_SHIFTS, ImageShift, blurred, darker, new_camera  # noqa: E402
 
-from bench.common import BenchResult, Figure, write_result  # noqa: E402
 from mlops_local.synthetic_images import generate_dataset  # noqa: E402
 
 WINDOWS = 50
@@ -69,37 +61,17 @@ MILD_SHIFTS: dict[str, ImageShift] = {
 DETECTION_TARGET = 0.95
 
 
-def _load(paths: list[Path]) -> list[Image.Image]:
-    images = []
-    for path in paths:
-        with Image.open(path) as img:
-            images.append(img.convert("RGB"))
-    return images
-
-
-def _pools(workdir: Path) -> tuple[dict[str, list[Image.Image]], dict[str, list[Image.Image]]]:
+def _pools(workdir: Path) -> tuple[PhotoPool, PhotoPool]:
     dataset = generate_dataset(
         workdir / "images", images_per_class=BASELINE_PER_CLASS + TRAFFIC_PER_CLASS, seed=11
     )
-    baseline = {label: _load(paths[:BASELINE_PER_CLASS]) for label, paths in dataset.images.items()}
-    traffic = {label: _load(paths[BASELINE_PER_CLASS:]) for label, paths in dataset.images.items()}
-    return baseline, traffic
-
-
-def _baseline(workdir: Path, pool: dict[str, list[Image.Image]], classifier: StandInClassifier) -> Path:
-    batch = [(label, img) for label, images in sorted(pool.items()) for img in images]
-    response = inference_response(batch, classifier)
-    rows = [prediction["features"] for prediction in response["predictions"]]
-    write_baseline(
-        rows, workdir / "baseline", drift_threshold=DEFAULT_DRIFT_THRESHOLD, feature_names=FEATURE_NAMES
-    )
-    return workdir / "baseline"
+    return split_photo_pools(dataset.images, BASELINE_PER_CLASS)
 
 
 @dataclass(frozen=True)
 class _Setup:
     workdir: Path
-    pool: dict[str, list[Image.Image]]
+    pool: PhotoPool
     classifier: StandInClassifier
     baseline: Path
 
@@ -110,14 +82,17 @@ def _run_windows(
     outcomes = []
     start = datetime(2026, 11, 20, tzinfo=UTC)
     for index in range(count):
-        traffic = sample_traffic(
-            setup.pool, WINDOW, weights=weights, seed=zlib.crc32(f"{name}-{index}".encode())
+        capture = write_traffic_window(
+            setup.workdir / "capture" / name / "AllTraffic",
+            setup.pool,
+            WINDOW,
+            setup.classifier,
+            moment=start + timedelta(hours=index),
+            shift=shift,
+            weights=weights,
+            seed=zlib.crc32(f"{name}-{index}".encode()),
+            batch_size=4,
         )
-        if shift is not None:
-            traffic = [(label, shift(img)) for label, img in traffic]
-        variant = setup.workdir / "capture" / name / "AllTraffic"
-        moment = start + timedelta(hours=index)
-        capture = write_capture(variant, traffic, setup.classifier, moment=moment, batch_size=4)
         result = analyze_capture_files(
             [capture],
             baseline_statistics=setup.baseline / "statistics.json",
@@ -160,7 +135,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
         workdir = Path(tmp)
         baseline_pool, traffic_pool = _pools(workdir)
-        setup = _Setup(workdir, traffic_pool, classifier, _baseline(workdir, baseline_pool, classifier))
+        baseline = write_stand_in_baseline(baseline_pool, classifier, workdir / "baseline")
+        setup = _Setup(workdir, traffic_pool, classifier, baseline)
         runs = {"in_distribution": _run_windows(setup, "in", WINDOWS)}
         for name, shift in {**IMAGE_SHIFTS, **MILD_SHIFTS}.items():
             runs[name] = _run_windows(setup, name, SHIFT_WINDOWS, shift=shift)

@@ -10,14 +10,14 @@ import json
 
 from bench.common import BenchResult, Figure, write_result
 from mlops_local.demo import run_demo
-from mlops_local.runtime import REPO_ROOT
+from mlops_local.project import local_state_dir
 
 TARGET_SECONDS = 120.0
 
 
 def main() -> None:
     code = run_demo()
-    content = json.loads((REPO_ROOT / ".local" / "runs" / "latest" / "report.json").read_text())
+    content = json.loads((local_state_dir() / "runs" / "latest" / "report.json").read_text())
     timings = content["timings"]
     total = timings["total_without_setup"]
     figures = [

@@ -12,22 +12,19 @@ import base64
 import io
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in ("local", "training"):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
+from bench.common import BenchResult, Figure, use_flat_modules, write_result
+
+use_flat_modules("training")
 
 import torch  # noqa: E402
 from defect_model import build_model  # noqa: E402
 from inference import MAX_IMAGES_PER_REQUEST, input_fn, model_fn, output_fn, predict_fn  # noqa: E402
 from model_artifact import save_model_file  # noqa: E402
 
-from bench.common import BenchResult, Figure, write_result  # noqa: E402
 from mlops_local.synthetic_images import make_image  # noqa: E402
 
 LABELS = ["crack", "dent", "ok", "scratch"]

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BenchResult, Figure, write_result
-from mlops_local.cost_model import load_price_table
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
 from mlops_local.runtime import LocalRuntime
 from mlops_local.synthetic_images import generate_dataset
+from mlops_planning.cost_model import load_price_table
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 OVERRIDES = {"TuningMaxJobs": "2", "TuningMaxParallelJobs": "1", "TrainingEpochs": "12"}

@@ -15,7 +15,6 @@ Run: ``.venv/bin/python -m bench.prepare_dataset`` (writes bench/results/prepare
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -23,12 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as ``python -m bench.prepare_dataset`` from the repository root: the job's flat modules live in
-# glue/ and training/, the generator in local/, where Glue, SageMaker and the tests find them.
-for folder in ("local", "training", "glue"):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
+from bench.common import BenchResult, Figure, use_flat_modules, write_result
+
+use_flat_modules("training", "glue")
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
@@ -36,7 +32,6 @@ from image_preparation import ImageLimits, PreparationSettings, object_record  #
 from object_layout import parse_source_roots  # noqa: E402
 from prepare_dataset import JobConfig, local_spark_session, prepare_dataset, ship_worker_modules  # noqa: E402
 
-from bench.common import BenchResult, Figure, write_result  # noqa: E402
 from mlops_local.synthetic_images import generate_dataset  # noqa: E402
 
 SIZES = (1_000, 10_000)

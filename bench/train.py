@@ -16,15 +16,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in ("local", "training"):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
+from bench.common import BenchResult, Figure, use_flat_modules, write_result
+
+use_flat_modules("training")
 
 import torch  # noqa: E402
 import train  # noqa: E402
@@ -33,7 +31,7 @@ from defect_model import predict_probabilities  # noqa: E402
 from model_artifact import load_model  # noqa: E402
 from parquet_dataset import load_split  # noqa: E402
 
-from bench.common import BenchResult, Figure, write_result  # noqa: E402
+from mlops_local.executors.training import script_mode_environment  # noqa: E402
 from mlops_local.synthetic_images import write_training_shards  # noqa: E402
 
 IMAGE_SIZE = 64
@@ -51,14 +49,13 @@ def write_synthetic_shards(root: Path) -> dict[str, Path]:
 
 def run_training(shards: dict[str, Path], work: Path, threads: int) -> dict:
     """One training job with ``threads`` torch threads; its timings and test-split result."""
-    env = {
-        "SM_CHANNEL_TRAIN": str(shards["train"]),
-        "SM_CHANNEL_VALIDATION": str(shards["validation"]),
-        "SM_MODEL_DIR": str(work / "model"),
-        "SM_OUTPUT_DATA_DIR": str(work / "output"),
-        "SM_CHECKPOINT_DIR": str(work / "checkpoints"),
-        "TRAINING_JOB_NAME": "bench-train",
-    }
+    env = script_mode_environment(
+        "bench-train",
+        {"train": shards["train"], "validation": shards["validation"]},
+        model_dir=work / "model",
+        output_data_dir=work / "output",
+        checkpoint_dir=work / "checkpoints",
+    )
     load_before = os.getloadavg()
     started = time.perf_counter()
     status = train.main(["--num_threads", str(threads)], env)

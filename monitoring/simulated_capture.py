@@ -8,6 +8,10 @@ Predictions come from :class:`StandInClassifier`, a deterministic stand-in for a
 right with a fixed probability, with a confidence drawn from the image's own bytes. It has no
 opinion about lighting or focus, so image shifts show up in image features only; a class-mix shift
 shows up in ``predicted_class``, as it would with a good model.
+
+The tests and the benchmark simulate monitoring the same way: :func:`split_photo_pools` gives
+disjoint baseline and traffic photos, :func:`write_stand_in_baseline` the evaluation job's baseline
+over the first, :func:`write_traffic_window` one window of (optionally shifted) traffic from the second.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from data_capture import capture_file_path, capture_line
 from image_decoding import resize_for_model
-from image_features import image_features, prediction_features
+from image_features import FEATURE_NAMES, image_features, prediction_features
+from model_monitor_format import DEFAULT_DRIFT_THRESHOLD, write_baseline
 from PIL import Image
+from traffic_shift import ImageShift, sample_traffic
+
+PhotoPool = dict[str, list[Image.Image]]  # decoded photos per label
 
 
 class StandInClassifier:
@@ -115,6 +123,57 @@ def write_capture(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def load_photos(paths: Iterable[Path]) -> list[Image.Image]:
+    """Decode each photo to RGB in memory."""
+    images = []
+    for path in paths:
+        with Image.open(path) as img:
+            images.append(img.convert("RGB"))
+    return images
+
+
+def split_photo_pools(
+    photos_by_label: Mapping[str, Sequence[Path]], baseline_per_class: int
+) -> tuple[PhotoPool, PhotoPool]:
+    """(baseline pool, traffic pool): each label's first ``baseline_per_class`` photos, then the rest."""
+    baseline = {label: load_photos(paths[:baseline_per_class]) for label, paths in photos_by_label.items()}
+    traffic = {label: load_photos(paths[baseline_per_class:]) for label, paths in photos_by_label.items()}
+    return baseline, traffic
+
+
+def write_stand_in_baseline(
+    pool: Mapping[str, Sequence[Image.Image]],
+    classifier: StandInClassifier,
+    out_dir: Path,
+    *,
+    drift_threshold: float = DEFAULT_DRIFT_THRESHOLD,
+) -> Path:
+    """The evaluation job's baseline over every photo of ``pool`` (labels in order); returns ``out_dir``."""
+    batch = [(label, img) for label, images in sorted(pool.items()) for img in images]
+    rows = [prediction["features"] for prediction in inference_response(batch, classifier)["predictions"]]
+    write_baseline(rows, out_dir, drift_threshold=drift_threshold, feature_names=FEATURE_NAMES)
+    return out_dir
+
+
+def write_traffic_window(
+    variant_dir: str | Path,
+    pool: Mapping[str, Sequence[Image.Image]],
+    count: int,
+    classifier: StandInClassifier,
+    *,
+    moment: datetime,
+    shift: ImageShift | None = None,
+    weights: Mapping[str, float] | None = None,
+    seed: int = 0,
+    batch_size: int = 1,
+) -> Path:
+    """Draw ``count`` images from ``pool`` (class mix ``weights``), apply ``shift``, write their capture."""
+    traffic = sample_traffic(pool, count, weights=weights, seed=seed)
+    if shift is not None:
+        traffic = [(label, shift(img)) for label, img in traffic]
+    return write_capture(variant_dir, traffic, classifier, moment=moment, batch_size=batch_size)
 
 
 def _png(img: Image.Image) -> bytes:

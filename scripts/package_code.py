@@ -20,7 +20,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import shlex
 import subprocess
 import sys
 import tarfile
@@ -29,6 +28,8 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlops_planning.samconfig import parameter_override_tokens, parse_parameter_overrides
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP_VERSION = "bootstrap"
@@ -117,16 +118,14 @@ def deploy_settings(samconfig: Mapping[str, object], config_env: str) -> dict[st
 
 
 def parameter_overrides(settings: Mapping[str, object], code_version: str) -> list[str]:
-    """The environment's overrides plus CodeVersion (a CLI --parameter-overrides replaces samconfig's)."""
-    configured = settings.get("parameter_overrides", [])
-    if isinstance(configured, str):
-        overrides = shlex.split(configured)
-    elif isinstance(configured, list):
-        overrides = [str(override) for override in configured]
-    else:
-        raise TypeError("parameter_overrides must be a string or a list of Key=Value strings")
-    kept = [o for o in overrides if not o.startswith("CodeVersion=")]
-    return [*kept, f"CodeVersion={code_version}"]
+    """The environment's overrides plus CodeVersion (a CLI --parameter-overrides replaces samconfig's).
+
+    One ``Key=Value`` argument per override, quoted where the value needs it, because ``sam deploy``
+    reads each argument with the same grammar as samconfig's ``parameter_overrides``.
+    """
+    configured = parse_parameter_overrides(settings.get("parameter_overrides"))
+    configured.pop("CodeVersion", None)
+    return parameter_override_tokens({**configured, "CodeVersion": code_version})
 
 
 class Deployer:

@@ -16,14 +16,15 @@ from mlops_common.settings import CheckDatasetSettings, settings_for
 # Lambda reports the exception's class name as errorType: the ASL catches "DatasetNotUsable".
 __all__ = ["DatasetNotUsable", "lambda_handler"]
 
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(CheckDatasetSettings)
 
-@logger.inject_lambda_context
+
+# The ASL passes the execution name as the dataset version: every log line carries it.
+@logger.inject_lambda_context(correlation_id_path="dataset_version")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = check_dataset(
-        CheckDatasetInput.model_validate(event),
-        store=ObjectStore(),
-        settings=settings_for(CheckDatasetSettings),
-    )
+    request = CheckDatasetInput.model_validate(event)
+    result = check_dataset(request, store=ObjectStore(), settings=SETTINGS)
     return result.model_dump(mode="json")

@@ -12,12 +12,15 @@ from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.deploy_model import deploy_model
 from mlops_common.settings import DeploySettings, settings_for
 
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(DeploySettings)
 
-@logger.inject_lambda_context
+
+# Every log line carries the Step Functions execution name that the task input holds.
+@logger.inject_lambda_context(correlation_id_path="execution_name")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = deploy_model(
-        DeployInput.model_validate(event), sagemaker=SageMaker(), settings=settings_for(DeploySettings)
-    )
+    request = DeployInput.model_validate(event)
+    result = deploy_model(request, sagemaker=SageMaker(), settings=SETTINGS)
     return result.model_dump(mode="json")

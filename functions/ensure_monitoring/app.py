@@ -12,14 +12,14 @@ from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.ensure_monitoring import ensure_monitoring
 from mlops_common.settings import MonitoringSettings, settings_for
 
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(MonitoringSettings)
+
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = ensure_monitoring(
-        MonitoringInput.model_validate(event),
-        sagemaker=SageMaker(),
-        settings=settings_for(MonitoringSettings),
-    )
+    request = MonitoringInput.model_validate(event)
+    result = ensure_monitoring(request, sagemaker=SageMaker(), settings=SETTINGS)
     return result.model_dump(mode="json")

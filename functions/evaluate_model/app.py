@@ -13,14 +13,16 @@ from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.evaluate_model import evaluate_model
 from mlops_common.settings import GateSettings, settings_for
 
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(GateSettings)
+
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    decision = evaluate_model(
-        GateInput.model_validate(event), store=ObjectStore(), settings=settings_for(GateSettings)
-    )
+    request = GateInput.model_validate(event)
+    decision = evaluate_model(request, store=ObjectStore(), settings=SETTINGS)
     metrics.add_metric(name="GatePassed" if decision.passed else "GateFailed", unit=MetricUnit.Count, value=1)
     logger.info("gate decision", passed=decision.passed, reasons=decision.reasons)
     return decision.model_dump(mode="json")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,21 +17,24 @@ from mlops_common.adapters.notifications import Notifier
 from mlops_common.adapters.pipeline import TrainingPipeline
 from mlops_common.adapters.s3 import ObjectStore
 from mlops_common.adapters.sagemaker import SageMaker
+from mlops_common.aws_events import DriftEvent, parse_drift_event
 from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.handle_drift import DriftServices, handle_drift_event
 from mlops_common.settings import HandleDriftSettings, settings_for
 
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(HandleDriftSettings)
 
-def _handle(event: dict[str, Any]) -> dict[str, Any]:
-    settings = settings_for(HandleDriftSettings)
+
+def _handle(event: DriftEvent) -> dict[str, Any]:
     services = DriftServices(
-        ledger=Ledger(settings.table_name),
-        pipeline=TrainingPipeline(settings.training_state_machine_arn),
+        ledger=Ledger(SETTINGS.table_name),
+        pipeline=TrainingPipeline(SETTINGS.training_state_machine_arn),
         sagemaker=SageMaker(),
         store=ObjectStore(),
-        notifier=Notifier(settings.topic_arn),
+        notifier=Notifier(SETTINGS.topic_arn),
     )
-    outcome = handle_drift_event(event, services=services, settings=settings, now=datetime.now(UTC))
+    outcome = handle_drift_event(event, services=services, settings=SETTINGS, now=datetime.now(UTC))
     metrics.add_metric(name=f"Drift_{outcome.action}", unit=MetricUnit.Count, value=1)
     return outcome.model_dump(mode="json")
 
@@ -48,9 +52,8 @@ def _idempotent_handle() -> tuple[Callable[..., dict[str, Any]], Any]:
         idempotent_function,
     )
 
-    settings = settings_for(HandleDriftSettings)
     store = DynamoDBPersistenceLayer(
-        table_name=settings.table_name,
+        table_name=SETTINGS.table_name,
         key_attr="pk",
         sort_key_attr="sk",
         expiry_attr="expires_at",
@@ -63,11 +66,14 @@ def _idempotent_handle() -> tuple[Callable[..., dict[str, Any]], Any]:
     return wrapped, config
 
 
-@logger.inject_lambda_context
+# The EventBridge event id on every log line ties the logs of a retried delivery together.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Parsed before the idempotency layer: an event that is not understood leaves no record.
+    drift_event = parse_drift_event(event)
     handle, config = _idempotent_handle()
     config.register_lambda_context(context)
-    result: dict[str, Any] = handle(event=event)
+    result: dict[str, Any] = handle(event=drift_event)
     return result

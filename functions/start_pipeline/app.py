@@ -10,21 +10,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.aws_events import parse_upload_batch
 from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.start_pipeline import process_upload_batch
 from mlops_common.settings import StartPipelineSettings, settings_for
+
+# Read at cold start: a missing variable fails the init, not a run halfway through.
+SETTINGS = settings_for(StartPipelineSettings)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = settings_for(StartPipelineSettings)
+    messages = parse_upload_batch(event)
     report = process_upload_batch(
-        event,
-        ledger=Ledger(settings.table_name),
-        pipeline=TrainingPipeline(settings.training_state_machine_arn),
-        settings=settings,
+        messages,
+        ledger=Ledger(SETTINGS.table_name),
+        pipeline=TrainingPipeline(SETTINGS.training_state_machine_arn),
+        settings=SETTINGS,
         now=datetime.now(UTC),
     )
     for name, value in (

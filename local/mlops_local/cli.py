@@ -22,9 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mlops_local.runtime import REPO_ROOT
+from mlops_local.project import flat_module, local_state_dir
 
-STATE_FILE = REPO_ROOT / ".local" / "runtime.json"
+
+def _state_file() -> Path:
+    """Where ``up`` writes its control API address, for the other commands to find it."""
+    return local_state_dir() / "runtime.json"
+
+
 SHIFTS = ("darker", "blurred", "new-camera")
 
 
@@ -96,37 +101,24 @@ class Controller:
         return {"endpoint": endpoint, "status": response.status, "body": json.loads(response.body)}
 
     def drift(self, shift: str, count: int, seed: int) -> dict[str, Any]:
-        import traffic_shift  # noqa: PLC0415 - a flat module of monitoring/
-        from PIL import Image  # noqa: PLC0415
+        from mlops_local.scenarios import generate_photos, send_and_monitor  # noqa: PLC0415
 
-        from mlops_local.monitoring_runs import run_monitoring_now  # noqa: PLC0415
-        from mlops_local.synthetic_images import generate_dataset  # noqa: PLC0415
-
+        traffic_shift = flat_module("traffic_shift", self.runtime.project_root)
         transforms: dict[str, Callable[..., Any]] = {
             "darker": traffic_shift.darker,
             "blurred": traffic_shift.blurred,
             "new-camera": traffic_shift.new_camera,
         }
         transform = transforms[shift]
-        endpoint = self._endpoint_name()
+        endpoint, schedule = self._endpoint_name(), self._schedule_name()
         folder = self.runtime.run_dir / "drift" / f"{shift}-{int(time.time())}"
-        photos = generate_dataset(folder, images_per_class=max(1, count // 4), seed=seed)
-        sent = 0
-        for paths in photos.images.values():
-            for path in paths:
-                image = transform(Image.open(path).convert("RGB"))
-                image.save(folder / "shifted.png")
-                self.runtime.endpoint_host.invoke(
-                    endpoint, (folder / "shifted.png").read_bytes(), "image/png"
-                )
-                sent += 1
-        schedule = self._schedule_name()
-        run = run_monitoring_now(self.runtime, schedule)
+        photos = generate_photos(folder, count, seed=seed)
+        run = send_and_monitor(self.runtime, endpoint, schedule, photos, shift=transform)
         self.runtime.wait_until_idle(timeout=30)
         return {
-            "sent": sent,
-            "monitoring": run.exit_message,
-            "distances": run.distances,
+            "sent": run.traffic.sent,
+            "monitoring": run.monitoring.exit_message,
+            "distances": run.monitoring.distances,
             "executions": self.status()["executions"],
         }
 
@@ -196,11 +188,11 @@ def serve(controller: Controller) -> ThreadingHTTPServer:
 
 def call(method: str, **arguments: Any) -> dict[str, Any]:
     """Call a method of the running ``up`` over the control API."""
-    if not STATE_FILE.exists():
+    if not _state_file().exists():
         raise NotRunning(
             "no local runtime is up: start one with `python -m mlops_local up` in another terminal"
         )
-    url = json.loads(STATE_FILE.read_text())["control_url"] + "/" + method
+    url = json.loads(_state_file().read_text())["control_url"] + "/" + method
     request = urllib.request.Request(  # noqa: S310 - a loopback URL this program wrote
         url, data=json.dumps(arguments).encode(), method="POST", headers={"Content-Type": "application/json"}
     )
@@ -239,9 +231,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     runtime.start()
     server = serve(Controller(runtime))
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    _state_file().parent.mkdir(parents=True, exist_ok=True)
     control_url = f"http://127.0.0.1:{server.server_address[1]}"
-    STATE_FILE.write_text(json.dumps({"control_url": control_url, "run_dir": str(runtime.run_dir)}))
+    _state_file().write_text(json.dumps({"control_url": control_url, "run_dir": str(runtime.run_dir)}))
     print(json.dumps({"control_url": control_url, "outputs": runtime.outputs()}, indent=2, default=str))
     print("local runtime is up; Ctrl-C stops it", flush=True)
     try:
@@ -251,7 +243,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopping")
     finally:
         server.shutdown()
-        STATE_FILE.unlink(missing_ok=True)
+        _state_file().unlink(missing_ok=True)
         runtime.stop()
     return 0
 
@@ -366,19 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="logical id in template.yaml, e.g. StartPipelineFunction")
     invoke.add_argument("-e", "--event", help="path to the event JSON")
     invoke.set_defaults(handler=cmd_invoke)
-    recommend = commands.add_parser(
-        "recommend", help="choose services and parameters from requirements", add_help=False
-    )
-    recommend.set_defaults(handler=None)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["recommend"]:
-        from mlops_local.recommend import main as recommend_main  # noqa: PLC0415
-
-        return recommend_main(arguments[1:])
     args = build_parser().parse_args(arguments)
     try:
         code: int = args.handler(args)

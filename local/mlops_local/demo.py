@@ -23,7 +23,9 @@ from typing import Any
 
 from mlops_local import report
 from mlops_local.monitoring_runs import run_monitoring_now
-from mlops_local.runtime import REPO_ROOT, LocalRuntime, Progress
+from mlops_local.project import flat_module, local_state_dir
+from mlops_local.runtime import LocalRuntime, Progress
+from mlops_local.scenarios import Traffic, generate_photos, send_and_monitor, send_photos
 from mlops_local.synthetic_images import generate_dataset
 
 # A small, quick configuration of the template for one machine; everything else is the template's.
@@ -80,8 +82,9 @@ class ProgressPrinter:
         )
 
 
-def new_run_dir(root: Path = REPO_ROOT / ".local" / "runs") -> Path:
+def new_run_dir(root: Path | None = None) -> Path:
     """A fresh run folder, also reachable as ``latest``."""
+    root = root or local_state_dir() / "runs"
     run_dir = root / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=False)
     latest = root / "latest"
@@ -139,22 +142,11 @@ def _wait_for_new_execution(runtime: LocalRuntime, known: set[str], timeout: flo
     return None
 
 
-def _send(
-    runtime: LocalRuntime, endpoint: str, images: list[Any]
-) -> tuple[list[float], list[dict[str, Any]]]:
-    """One request per image (PNG); the latencies in ms and the predictions."""
-    host = runtime.endpoint_host
-    latencies, predictions = [], []
-    for image in images:
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        began = time.perf_counter()
-        response = host.invoke(endpoint, buffer.getvalue(), "image/png")
-        latencies.append((time.perf_counter() - began) * 1000)
-        if response.status != 200:
-            raise DemoFailed(f"endpoint answered {response.status}: {response.body[:200]!r}")
-        predictions.extend(json.loads(response.body)["predictions"])
-    return latencies, predictions
+def _checked(traffic: Traffic) -> Traffic:
+    """``traffic``, unless the endpoint refused one of its requests."""
+    if traffic.first_error is not None:
+        raise DemoFailed(traffic.first_error)
+    return traffic
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -275,15 +267,11 @@ class Demo:
         return reason
 
     def predict(self, state: dict[str, Any]) -> None:
-        from PIL import Image  # noqa: PLC0415 - only needed once the demo runs
-
         endpoint_name = state["deployment"]["endpoint_name"]
-        sample = generate_dataset(
-            self.run_dir / "traffic", images_per_class=SAMPLE_REQUESTS // 4, seed=self.seed + 1
-        )
-        images = [Image.open(p).convert("RGB") for paths in sample.images.values() for p in paths]
-        truth = [label for label, paths in sample.images.items() for _ in paths]
-        self.latencies, predictions = _send(self.runtime, endpoint_name, images)
+        photos = generate_photos(self.run_dir / "traffic", SAMPLE_REQUESTS, seed=self.seed + 1)
+        truth = [path.parent.name for path in photos]  # generated as <source>/<label>/<file>
+        traffic = _checked(send_photos(self.runtime, endpoint_name, photos))
+        self.latencies, predictions = traffic.latencies_ms, traffic.predictions
         correct = sum(p["label"] == t for p, t in zip(predictions, truth, strict=True))
         self.echo(f"    {correct}/{len(truth)} unseen photos classified correctly")
         described = self.runtime.client("sagemaker").describe_endpoint(EndpointName=endpoint_name)
@@ -296,26 +284,18 @@ class Demo:
         }
 
     def drift(self, state: dict[str, Any]) -> None:
-        import traffic_shift  # noqa: PLC0415 - a flat module of monitoring/ (see mlops_local.__main__)
-        from PIL import Image  # noqa: PLC0415
-
         runtime, echo = self.runtime, self.echo
+        traffic_shift = flat_module("traffic_shift", runtime.project_root)
         endpoint_name = state["deployment"]["endpoint_name"]
         schedule_name = state["monitoring"]["schedule_name"]
         threshold = float(runtime.provisioned.template.parameters.get("DriftThreshold", 0.1))
-        calm = run_monitoring_now(runtime, schedule_name)
+        calm = run_monitoring_now(runtime, schedule_name)  # on the sample predictions' capture
         echo(f"    in-distribution traffic: {calm.exit_message}")
         known = {e["executionArn"] for e in runtime.executions()}
-        photos = generate_dataset(
-            self.run_dir / "drift", images_per_class=DRIFT_REQUESTS // 4, seed=self.seed + 2
-        )
-        shifted = [
-            traffic_shift.darker(Image.open(p).convert("RGB"))
-            for paths in photos.images.values()
-            for p in paths
-        ]
-        _send(runtime, endpoint_name, shifted)
-        drifted = run_monitoring_now(runtime, schedule_name)
+        photos = generate_photos(self.run_dir / "drift", DRIFT_REQUESTS, seed=self.seed + 2)
+        darker = send_and_monitor(runtime, endpoint_name, schedule_name, photos, shift=traffic_shift.darker)
+        _checked(darker.traffic)
+        drifted = darker.monitoring
         self.distances = drifted.distances
         echo(f"    darker traffic: {drifted.exit_message}")
         retrain_arn = _wait_for_new_execution(runtime, known, timeout=30)
@@ -453,7 +433,7 @@ def _cost_estimate(
     parameters: dict[str, Any], runtime: LocalRuntime, execution: dict[str, Any]
 ) -> dict[str, Any]:
     """What the same run would cost on AWS with the template's parameters (local durations as sizes)."""
-    from mlops_local.cost_model import JobSizes, PipelineSettings, estimate  # noqa: PLC0415
+    from mlops_planning.cost_model import JobSizes, PipelineSettings, estimate  # noqa: PLC0415
 
     jobs = runtime.jobs.records() if runtime.jobs else []
     seconds: dict[str, list[float]] = {}

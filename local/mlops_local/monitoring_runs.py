@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlops_local.aws.template import ACCOUNT_ID, REGION
+from mlops_local.engine.template import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:
     from mlops_local.runtime import LocalRuntime

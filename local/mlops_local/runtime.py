@@ -1,9 +1,11 @@
 """``LocalRuntime``: the whole stack of ``template.yaml`` on this machine, no AWS account, no Docker.
 
-``start()`` starts moto in process, applies the workarounds of ``mlops_local.aws.moto_patches``,
-provisions every resource from the template, packages the job code into the artifacts bucket and
-starts the SQS pollers. Executions then run the real ASL in moto's Step Functions engine, with the
-real Lambda handlers, the real Glue script and real training (``mlops_local.executors``).
+``start()`` starts moto in process, applies the workarounds of its gaps
+(``mlops_local.engine.moto_compat``) and the emulations of what it lacks
+(``mlops_local.engine.emulation``), provisions every resource from the template, packages the job
+code into the artifacts bucket and starts the SQS pollers. Executions then run the real ASL in
+moto's Step Functions engine, with the real Lambda handlers, the real Glue script and real training
+(``mlops_local.executors``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,15 +28,19 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from mlops_local.aws.events import EventRouter, SqsPoller, eventbridge_event, fire_schedule
-from mlops_local.aws.jobs import EndpointLifecycle, Executor, JobLifecycle
-from mlops_local.aws.lambdas import Invocation, LambdaRegistry
-from mlops_local.aws.moto_patches import MotoPatches
-from mlops_local.aws.provisioning import Provisioner, Stack
-from mlops_local.aws.template import ACCOUNT_ID, REGION, load_template
-from mlops_local.environment import botocore_environment_reads_locked
+from mlops_local.engine.emulation import EMULATIONS, Emulation, LocalServices
+from mlops_local.engine.eventbridge import eventbridge_event
+from mlops_local.engine.events import EventRouter, SqsPoller, fire_schedule
+from mlops_local.engine.jobs import EndpointLifecycle, Executor, JobLifecycle
+from mlops_local.engine.lambdas import Invocation, LambdaRegistry
+from mlops_local.engine.moto_compat import WORKAROUNDS, Workaround, check_moto_version
+from mlops_local.engine.provisioning import Provisioner, Stack
+from mlops_local.engine.template import ACCOUNT_ID, REGION, load_template
+from mlops_local.executors import load_executor
+from mlops_local.project import project_root as find_project_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Every workaround and emulation, by name, in the order they are applied.
+PATCHES: tuple[str, ...] = (*WORKAROUNDS, *EMULATIONS)
 
 # Template parameters the runtime sets for a quick local run (applied only when the template
 # declares them; explicit overrides win). Waits and polls in the ASL come from these.
@@ -83,7 +89,7 @@ class LocalRuntime:
     def __init__(
         self,
         *,
-        repo_root: Path = REPO_ROOT,
+        project_root: Path | None = None,
         template: Path | None = None,
         config_env: str | None = None,
         overrides: dict[str, str] | None = None,
@@ -95,12 +101,22 @@ class LocalRuntime:
         package_code: bool = True,
         stack_name: str = "mlops-local",
         on_progress: Callable[[str], None] | None = None,
+        disabled_patches: Collection[str] = (),
     ) -> None:
-        self.repo_root = repo_root
-        self.template_path = template or repo_root / "template.yaml"
+        """``disabled_patches``: names of workarounds or emulations (``PATCHES``) to leave out."""
+        unknown = sorted(set(disabled_patches) - set(PATCHES))
+        if unknown:
+            raise ValueError(
+                f"no workaround or emulation is named {', '.join(unknown)}; known: {', '.join(PATCHES)}"
+            )
+        self.disabled_patches = frozenset(disabled_patches)
+        self.project_root = project_root or find_project_root()
+        self.template_path = template or self.project_root / "template.yaml"
         self.config_env = config_env
         self.overrides = dict(overrides or {})
-        self.run_dir = run_dir or repo_root / ".local" / "runs" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.run_dir = run_dir or self.project_root / ".local" / "runs" / datetime.now(UTC).strftime(
+            "%Y%m%dT%H%M%S"
+        )
         self.time_factor = time_factor
         self.faults = faults
         self._executors = executors
@@ -115,8 +131,8 @@ class LocalRuntime:
         self._functions = LambdaRegistry()
         self._host: Any = None
         self.code_overrides: dict[str, str] = {}
-        self._patches: MotoPatches | None = None
-        self._guards = contextlib.ExitStack()
+        self._services: LocalServices | None = None
+        self._applied: list[Workaround | Emulation] = []
         self.stack: Stack | None = None
         self.jobs: JobLifecycle | None = None
         self.endpoints: EndpointLifecycle | None = None
@@ -144,41 +160,61 @@ class LocalRuntime:
             config=Config(retries={"mode": "standard", "max_attempts": 3}),
         )
 
+    @property
+    def patches_applied(self) -> list[str]:
+        """The workarounds and emulations in force, in the order they were applied."""
+        return [patch.name for patch in self._applied]
+
     def start(self) -> None:
         """Start moto, patch it, provision the template, package the code, start the pollers."""
+        check_moto_version(w for name, w in WORKAROUNDS.items() if name not in self.disabled_patches)
         began = time.monotonic()
         # moto's Step Functions engine logs every error it evaluates (caught ones included) with the
         # whole parse tree; the execution history already holds each error and cause, readably.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._mock.start()
-        # Lambda invocations change os.environ while job and engine threads create boto3 clients.
-        self._guards.enter_context(botocore_environment_reads_locked())
         self._host = host = self._endpoint_host or self._default_endpoint_host()
         self.jobs = JobLifecycle(
             client=self.client,
             run_dir=self.run_dir,
-            repo_root=self.repo_root,
+            project_root=self.project_root,
             faults=self.faults,
             executors=self._executors,
+            load_executor=load_executor,
             on_progress=lambda kind, name, message: self._on_progress(f"{kind} {name}: {message}"),
         )
         self.endpoints = EndpointLifecycle(host=host, client=self.client)
         throttle = getattr(self.faults, "take_throttle", None)
-        self._patches = MotoPatches(
+        self._services = LocalServices(
             lambdas=self._functions,  # filled by provisioning
             jobs=self.jobs,
             endpoints=self.endpoints,
             should_throttle=(lambda service, operation: bool(throttle(operation))) if throttle else None,
         )
-        self._patches.apply()
+        self._apply_patches(self._services)
         self.stack = self._provision()
-        self._patches.event_router = self.router = EventRouter(
+        # The router needs the stack's rules; the emulations read it on every event.
+        self._services.event_targets = self.router = EventRouter(
             self.stack.rules, self.stack.functions, self.client
         )
         self.timings["provisioning_seconds"] = time.monotonic() - began
         self._start_pollers()
         self.timings["start_seconds"] = time.monotonic() - began
+
+    def _apply_patches(self, services: LocalServices) -> None:
+        for name, workaround in WORKAROUNDS.items():
+            if name not in self.disabled_patches:
+                workaround.apply()
+                self._applied.append(workaround)
+        for name, emulation in EMULATIONS.items():
+            if name not in self.disabled_patches:
+                emulation.apply(services)
+                self._applied.append(emulation)
+
+    def _undo_patches(self) -> None:
+        while self._applied:
+            self._applied.pop().undo()
 
     def _start_pollers(self) -> None:
         for mapping in self.provisioned.event_source_mappings:
@@ -223,7 +259,7 @@ class LocalRuntime:
         return stack
 
     def _local_overrides(self) -> dict[str, str]:
-        from mlops_local.aws.template import read_template  # noqa: PLC0415
+        from mlops_local.engine.template import read_template  # noqa: PLC0415
 
         declared = read_template(self.template_path).get("Parameters", {}) or {}
         local = {k: v for k, v in LOCAL_PARAMETER_OVERRIDES.items() if k in declared}
@@ -231,14 +267,14 @@ class LocalRuntime:
 
     def _code_bundle(self) -> Any:
         """The job code bundle built by the project's packaging script (``scripts/package_code.py``)."""
-        script = self.repo_root / "scripts" / "package_code.py"
+        script = self.project_root / "scripts" / "package_code.py"
         spec = importlib.util.spec_from_file_location("mlops_package_code", script)
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot load {script}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclasses look their module up while it is being executed
         spec.loader.exec_module(module)
-        return module.collect_bundle(self.repo_root)
+        return module.collect_bundle(self.project_root)
 
     def _default_endpoint_host(self) -> Any:
         from mlops_local.executors.endpoint import EndpointHost  # noqa: PLC0415
@@ -255,10 +291,8 @@ class LocalRuntime:
         stop_all = getattr(self._host, "stop_all", None)
         if stop_all is not None:
             stop_all()
-        if self._patches is not None:
-            self._patches.undo()
-            self._patches = None
-        self._guards.close()
+        self._undo_patches()
+        self._services = None
         self._mock.stop()
 
     # -- what a CLI and tests use --------------------------------------------------------------

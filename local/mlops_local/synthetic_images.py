@@ -356,37 +356,52 @@ def write_training_shards(
     this instead of starting Spark. Same schema (docs/contracts.md "Dataset"), each photo resized to
     the square training size, a 70/15/15 split by a hash of the key.
     """
-    import pyarrow as pa  # noqa: PLC0415 - only the training code's tests and benchmarks need it
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
     root = Path(root)
     generated = generate_dataset(root / "raw", images_per_class=images_per_class, classes=classes, seed=seed)
-    splits = ("train", "validation", "test")
-    rows: dict[str, list[dict[str, object]]] = {split: [] for split in splits}
+    rows = dataset_rows(generated, image_size=image_size)
+    folders = {}
+    for split in ("train", "validation", "test"):
+        folders[split] = write_dataset_shard(root / split, rows.get(split, []))
+    return folders
+
+
+def dataset_rows(
+    generated: GeneratedDataset, *, image_size: int, split: str | None = None
+) -> dict[str, list[dict[str, object]]]:
+    """The dataset rows of ``generated``'s valid photos, resized to ``image_size``, by split.
+
+    Each row is keyed by the photo's path under the generated root, as the Glue job keys objects
+    under ``incoming/``. The split is ``split`` for every photo, else a 70/15/15 hash of the key.
+    """
+    rows: dict[str, list[dict[str, object]]] = {}
     for label, paths in sorted(generated.images.items()):
         for path in paths:
             original = path.read_bytes()
-            key = path.relative_to(root / "raw").as_posix()
+            key = path.relative_to(generated.root).as_posix()
             with Image.open(io.BytesIO(original)) as img:
                 fmt, (width, height) = img.format, img.size
                 resized = img.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
             png = io.BytesIO()
             resized.save(png, format="PNG")
-            split = _split_of(key)
-            rows[split].append({
-                "key": key, "source": key.split("/")[0], "label": label, "split": split,
+            row_split = split or _split_of(key)
+            rows.setdefault(row_split, []).append({
+                "key": key, "source": key.split("/")[0], "label": label, "split": row_split,
                 "sha256": hashlib.sha256(original).hexdigest(), "image": png.getvalue(),
                 "orig_width": width, "orig_height": height, "format": fmt,
             })  # fmt: skip
+    return rows
+
+
+def write_dataset_shard(folder: Path, rows: Sequence[dict[str, object]]) -> Path:
+    """Write ``rows`` as ``folder/part-00000.parquet`` in the dataset schema; return ``folder``."""
+    import pyarrow as pa  # noqa: PLC0415 - only the training code's tests and benchmarks need it
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     schema = pa.schema([
         ("key", pa.string()), ("source", pa.string()), ("label", pa.string()), ("split", pa.string()),
         ("sha256", pa.string()), ("image", pa.binary()), ("orig_width", pa.int32()),
         ("orig_height", pa.int32()), ("format", pa.string()),
     ])  # fmt: skip
-    folders = {}
-    for split in splits:
-        folder = root / split
-        folder.mkdir(parents=True)
-        pq.write_table(pa.Table.from_pylist(rows[split], schema=schema), folder / "part-00000.parquet")
-        folders[split] = folder
-    return folders
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), folder / "part-00000.parquet")
+    return folder

@@ -12,16 +12,17 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import traffic_shift
-from PIL import Image
 
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
 from mlops_local.monitoring_runs import run_monitoring_now
 from mlops_local.runtime import LocalRuntime
+from mlops_local.scenarios import send_and_monitor
 from mlops_local.synthetic_images import generate_dataset
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,9 @@ E2E_OVERRIDES = {
     "GateMinDefectRecall": "0.0",
     "GateChampionMargin": "0.9999",
 }
+# A minute before the suite's per-test limit (pytest-timeout, 600 s): an execution that does not end
+# fails the test on its own wait, which names it, rather than by the limit.
+EXECUTION_WAIT = 540
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +88,7 @@ def _run(
     if overrides:
         execution_input["overrides"] = overrides
     arn = runtime.start_execution(execution_input)
-    described = runtime.wait_for_execution(arn, timeout=900)
+    described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     return described, [visit.name for visit in runtime.history(arn)]
 
 
@@ -130,7 +134,7 @@ def test_upload_burst_starts_one_execution(runtime: LocalRuntime) -> None:
 
 def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset: Path) -> None:
     first = runtime.executions()[0]
-    described = runtime.wait_for_execution(first["executionArn"], timeout=900)
+    described = runtime.wait_for_execution(first["executionArn"], timeout=EXECUTION_WAIT)
     visited = [visit.name for visit in runtime.history(first["executionArn"])]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, first["executionArn"])
     for state in (
@@ -234,7 +238,7 @@ def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
         s3.put_object(Bucket=bucket, Key=f"batch/{day}/input/{image.name}", Body=image.read_bytes())
 
     arn = runtime.fire_schedule("BatchInferenceSchedule")
-    described = runtime.wait_for_execution(arn, timeout=600)
+    described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
 
     visited = [visit.name for visit in runtime.history(arn)]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
@@ -255,24 +259,22 @@ def test_scheduled_retraining_starts_the_training_pipeline(runtime: LocalRuntime
         assert described["stateMachineArn"] == runtime.provisioned.ref("TrainingPipelineStateMachine")
     finally:
         runtime.stop_execution(arn)
-        runtime.wait_for_execution(arn, timeout=600)
+        runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
 
 
 def test_drift_violations_start_exactly_one_retraining(runtime: LocalRuntime, dataset: Path) -> None:
     schedules = runtime.client("sagemaker").list_monitoring_schedules()["MonitoringScheduleSummaries"]
     schedule = schedules[0]["MonitoringScheduleName"]
-    host = runtime.endpoint_host
-    for image in [p for p in sorted(dataset.rglob("*")) if p.is_file()][:60]:
-        buffer = io.BytesIO()
-        traffic_shift.darker(Image.open(image).convert("RGB"), 0.4).save(buffer, format="PNG")
-        assert host.invoke(_endpoint_name(runtime), buffer.getvalue(), "image/png").status == 200
+    images = [p for p in sorted(dataset.rglob("*")) if p.is_file()][:60]
     known = {e["executionArn"] for e in runtime.executions()}
 
-    first = run_monitoring_now(runtime, schedule)
+    darker = partial(traffic_shift.darker, factor=0.4)
+    first = send_and_monitor(runtime, _endpoint_name(runtime), schedule, images, shift=darker)
     second = run_monitoring_now(runtime, schedule)  # inside the cooldown window
     runtime.wait_until_idle(timeout=30)
 
-    assert first.exit_message.startswith("CompletedWithViolations")
+    assert first.traffic.statuses == [200] * len(images), first.traffic.first_error
+    assert first.monitoring.exit_message.startswith("CompletedWithViolations")
     assert second.exit_message.startswith("CompletedWithViolations")
     started = [e for e in runtime.executions() if e["executionArn"] not in known]
     assert [e["name"].split("-", 1)[0] for e in started] == ["drift"]

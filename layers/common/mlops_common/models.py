@@ -1,6 +1,7 @@
-"""Pydantic contracts for every event a function receives and every task input/output.
+"""Pydantic contracts for every task input/output and the documents the functions read.
 
-AWS adds fields to its events over time, so event models ignore unknown fields; task inputs that
+The events AWS services send (SQS batches, EventBridge events) are in ``aws_events``. AWS adds
+fields to what it writes over time, so models of AWS shapes ignore unknown fields; task inputs that
 the state machine builds are strict (``extra="forbid"``) so a typo in the ASL fails loudly.
 Outputs are dumped with ``model_dump(mode="json")`` so the ASL's JSON paths stay stable.
 """
@@ -11,7 +12,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # --- shared bases -----------------------------------------------------------------------------
 # defer_build: a model's validator is built on its first use, not at import. Every function imports
@@ -34,46 +35,7 @@ class TaskOutput(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
 
-# --- SQS carrying EventBridge "Object Created" events (start_pipeline) ------------------------
-
-
-class SqsRecord(AwsEvent):
-    message_id: str = Field(alias="messageId")
-    body: str
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class SqsEvent(AwsEvent):
-    records: list[SqsRecord] = Field(alias="Records")
-
-
-class S3ObjectDetail(AwsEvent):
-    # AWS documents ``etag``; moto sends ``eTag``: accept both.
-    key: str = Field(min_length=1)
-    size: int | None = None
-    etag: str | None = Field(default=None, validation_alias=AliasChoices("etag", "eTag"))
-    version_id: str | None = Field(default=None, alias="version-id")
-    sequencer: str | None = None
-
-
-class S3BucketDetail(AwsEvent):
-    name: str = Field(min_length=3)
-
-
-class ObjectCreatedDetail(AwsEvent):
-    bucket: S3BucketDetail
-    object: S3ObjectDetail
-    reason: str | None = None
-
-
-class ObjectCreatedEvent(AwsEvent):
-    """EventBridge ``Object Created`` from S3 (the key is URL-encoded: see domain.keys)."""
-
-    id: str
-    detail_type: Literal["Object Created"] = Field(alias="detail-type")
-    source: Literal["aws.s3"]
-    time: datetime
-    detail: ObjectCreatedDetail
+# --- start_pipeline's answer to SQS -------------------------------------------------------------
 
 
 class BatchItemFailure(TaskOutput):
@@ -104,60 +66,7 @@ class PipelineExecutionInput(TaskOutput):
     overrides: dict[str, Any] | None = None
 
 
-# --- drift events (handle_drift) ---------------------------------------------------------------
-
-
-class S3OutputSpec(AwsEvent):
-    s3_uri: str = Field(alias="S3Uri")
-
-
-class ProcessingOutput(AwsEvent):
-    output_name: str | None = Field(default=None, alias="OutputName")
-    s3_output: S3OutputSpec | None = Field(default=None, alias="S3Output")
-
-
-class ProcessingOutputConfig(AwsEvent):
-    outputs: list[ProcessingOutput] = Field(default_factory=list, alias="Outputs")
-
-
-class ProcessingJobDetail(AwsEvent):
-    """The detail of ``SageMaker Processing Job State Change``: a DescribeProcessingJob response."""
-
-    processing_job_name: str = Field(alias="ProcessingJobName")
-    processing_job_status: str = Field(alias="ProcessingJobStatus")
-    exit_message: str | None = Field(default=None, alias="ExitMessage")
-    monitoring_schedule_arn: str | None = Field(default=None, alias="MonitoringScheduleArn")
-    processing_output_config: ProcessingOutputConfig | None = Field(
-        default=None, alias="ProcessingOutputConfig"
-    )
-
-
-class ProcessingJobStateChange(AwsEvent):
-    id: str
-    detail_type: Literal["SageMaker Processing Job State Change"] = Field(alias="detail-type")
-    source: Literal["aws.sagemaker"]
-    time: datetime
-    detail: ProcessingJobDetail
-
-
-class AlarmState(AwsEvent):
-    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-    reason: str = ""
-    timestamp: str | None = None
-
-
-class AlarmDetail(AwsEvent):
-    alarm_name: str = Field(alias="alarmName")
-    state: AlarmState
-    previous_state: AlarmState | None = Field(default=None, alias="previousState")
-
-
-class AlarmStateChange(AwsEvent):
-    id: str
-    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
-    source: Literal["aws.cloudwatch"]
-    time: datetime
-    detail: AlarmDetail
+# --- handle_drift ---------------------------------------------------------------------------------
 
 
 class Violation(TaskOutput):

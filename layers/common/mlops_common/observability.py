@@ -6,11 +6,13 @@ half of a handler's cold import. That cost is paid only where traces are sent (o
 provider that records nothing, so the X-Ray SDK is never imported. Where traces are sent the real
 X-Ray provider patches botocore only (every boto3 call becomes a subsegment), not every library the
 SDK knows, each of which it would try to import.
+
+Everything is configured from ``ObservabilitySettings`` (service name, ``POWERTOOLS_LOG_LEVEL``,
+metrics namespace, whether to trace), not from ``os.environ`` read here and there.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Generator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -22,18 +24,17 @@ from mlops_common.settings import ObservabilitySettings, settings_for
 
 # The libraries whose calls become X-Ray subsegments: boto3 is the only I/O the functions do.
 TRACED_MODULES = ("botocore",)
-_TRUE = {"1", "true", "yes", "on"}
 
 
-def tracing_enabled() -> bool:
+def tracing_enabled(settings: ObservabilitySettings) -> bool:
     """Whether this process sends traces: the same rule Powertools' Tracer applies.
 
     On Lambda (``LAMBDA_TASK_ROOT`` set), not under ``sam local`` (``AWS_SAM_LOCAL``), and not
     switched off with ``POWERTOOLS_TRACE_DISABLED``.
     """
-    if os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in _TRUE:
+    if settings.powertools_trace_disabled:
         return False
-    return bool(os.getenv("LAMBDA_TASK_ROOT")) and not os.getenv("AWS_SAM_LOCAL")
+    return bool(settings.lambda_task_root) and not settings.aws_sam_local
 
 
 class _NoSegment(BaseSegment):
@@ -82,15 +83,16 @@ class NoTraceProvider(BaseProvider):
         pass
 
 
-def create_tracer(service: str) -> Tracer:
+def create_tracer(settings: ObservabilitySettings) -> Tracer:
     """The X-Ray tracer with botocore patched where traces are sent, a no-op tracer elsewhere."""
-    if tracing_enabled():
+    service = settings.powertools_service_name
+    if tracing_enabled(settings):
         return Tracer(service=service, patch_modules=TRACED_MODULES)
     return Tracer(service=service, disabled=True, auto_patch=False, provider=NoTraceProvider())
 
 
 _settings = settings_for(ObservabilitySettings)
 
-logger = Logger(service=_settings.powertools_service_name)
-tracer = create_tracer(_settings.powertools_service_name)
+logger = Logger(service=_settings.powertools_service_name, level=_settings.powertools_log_level)
+tracer = create_tracer(_settings)
 metrics = Metrics(namespace=_settings.powertools_metrics_namespace, service=_settings.powertools_service_name)

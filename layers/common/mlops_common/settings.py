@@ -1,16 +1,23 @@
 """Typed Lambda settings, read from the environment once per cold start.
 
-Each function loads only the settings class it needs (``settings_for(GateSettings)``), so a missing
-variable for one function never breaks another. Defaults make local runs and tests work without a
-template; on AWS the template sets every variable (names in docs/contracts.md).
+Each function loads only the settings class it needs (``settings_for(GateSettings)``), at import, so
+a missing variable for one function never breaks another, and breaks its own function at cold start
+rather than at the first call that uses it. Resource names (tables, buckets, ARNs, the endpoint)
+have no default: a misspelt or missing variable in the template fails with pydantic's validation
+error naming it, instead of a function that quietly talks to a resource of a made-up name.
+Tunables keep the template's defaults. Names in docs/contracts.md;
+tests/unit/functions/test_settings_contract.py checks template.yaml provides every required one.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TRUE = {"1", "true", "yes", "on"}
 
 
 class _Settings(BaseSettings):
@@ -21,13 +28,29 @@ class _Settings(BaseSettings):
 
 
 class ObservabilitySettings(_Settings):
+    """What Powertools' logger, tracer and metrics are configured with (``observability``)."""
+
     powertools_service_name: str = "defect-mlops"
     powertools_metrics_namespace: str = "DefectMlops"
+    # Powertools' own name for it; the legacy ``LOG_LEVEL`` is not read.
+    powertools_log_level: str = "INFO"
+    powertools_trace_disabled: bool = False
+    # Set by the Lambda runtime (``LAMBDA_TASK_ROOT``) and by ``sam local`` (``AWS_SAM_LOCAL``).
+    lambda_task_root: str = ""
+    aws_sam_local: str = ""
+
+    @field_validator("powertools_trace_disabled", mode="before")
+    @classmethod
+    def _lenient_flag(cls, value: Any) -> Any:
+        # Powertools' reading of the flag: any other text (an empty one too) means "not disabled".
+        if isinstance(value, str):
+            return value.strip().lower() in _TRUE
+        return value
 
 
 class _StateMachineSettings(_Settings):
-    table_name: str = "pipeline-table"
-    training_state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:training-pipeline"
+    table_name: str
+    training_state_machine_arn: str
 
 
 class StartPipelineSettings(_StateMachineSettings):
@@ -38,19 +61,19 @@ class StartPipelineSettings(_StateMachineSettings):
 
 
 class HandleDriftSettings(_StateMachineSettings):
-    topic_arn: str = "arn:aws:sns:us-east-1:123456789012:pipeline-notifications"
+    topic_arn: str
+    endpoint_name: str
     drift_cooldown_minutes: int = 360
-    endpoint_name: str = "defect-classifier"
 
 
 class CheckDatasetSettings(_Settings):
-    data_bucket: str = "data-bucket"
+    data_bucket: str
     min_images_per_class: int = 20
 
 
 class ResolveChampionSettings(_Settings):
-    model_package_group: str = "defect-classifier"
-    endpoint_name: str = "defect-classifier"
+    model_package_group: str
+    endpoint_name: str
 
 
 class GateSettings(_Settings):
@@ -61,15 +84,17 @@ class GateSettings(_Settings):
 
 
 class DeploySettings(_Settings):
-    endpoint_name: str = "defect-classifier"
-    artifacts_bucket: str = "artifacts-bucket"
+    endpoint_name: str
+    artifacts_bucket: str
+    # Required although it may be empty (no customer key): a misspelt name must not silently
+    # deploy without the stack's key.
+    kms_key_arn: str
     endpoint_instance_type: str = "ml.m5.large"
     endpoint_instance_count: int = 1
     data_capture_percent: int = 100
     canary_traffic_percent: int = 10
     canary_wait_seconds: int = 300
     deploy_alarm_names: str = ""
-    kms_key_arn: str = ""
 
     @property
     def alarm_names(self) -> list[str]:
@@ -78,19 +103,33 @@ class DeploySettings(_Settings):
 
 
 class MonitoringSettings(_Settings):
-    artifacts_bucket: str = "artifacts-bucket"
-    sagemaker_role_arn: str = "arn:aws:iam::123456789012:role/sagemaker-execution"
+    artifacts_bucket: str
+    sagemaker_role_arn: str
+    monitor_image_uri: str
+    record_preprocessor_uri: str
+    kms_key_arn: str  # may be empty; see DeploySettings
     monitoring_schedule_expression: str = "cron(0 * ? * * *)"
     monitoring_instance_type: str = "ml.m5.large"
-    monitor_image_uri: str = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-    record_preprocessor_uri: str = "s3://artifacts-bucket/code/monitoring/record_preprocessor.py"
-    kms_key_arn: str = ""
 
 
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 
+def environment_variable(field_name: str) -> str:
+    """The environment variable a settings field is read from."""
+    return field_name.upper()
+
+
 @cache
 def settings_for(settings_class: type[SettingsT]) -> SettingsT:
-    """The settings of one kind, read from the environment on first use and then reused."""
-    return settings_class()
+    """The settings of one kind, read from the environment on first use and then reused.
+
+    A missing or invalid variable raises pydantic's ``ValidationError``, with a note that names the
+    environment variables (pydantic names the fields).
+    """
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        names = sorted({environment_variable(str(error["loc"][0])) for error in exc.errors() if error["loc"]})
+        exc.add_note(f"{settings_class.__name__}: set the environment variable(s) {', '.join(names)}")
+        raise

@@ -103,7 +103,7 @@ def _script(job: Mapping[str, Any], ctx: ExecutionContext) -> Path:
     location = job.get("Command", {}).get("ScriptLocation", "")
     if location.startswith("s3://"):
         return download_object(ctx.s3, location, ctx.workdir / "script" / Path(location).name)
-    return ctx.repo_root / DEFAULT_SCRIPT
+    return ctx.project_root / DEFAULT_SCRIPT
 
 
 def _extra_py_files(uris: str, ctx: ExecutionContext) -> list[Path]:

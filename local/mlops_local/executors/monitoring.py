@@ -18,11 +18,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from mlops_local.executors.base import ExecutionContext, JobResult
@@ -32,6 +30,7 @@ from mlops_local.executors.s3_transfer import (
     join_s3_uri,
     upload_folder,
 )
+from mlops_local.project import flat_module
 
 WINDOW = timedelta(hours=1)
 
@@ -40,8 +39,8 @@ def run_monitoring_execution(
     schedule: Mapping[str, Any], ctx: ExecutionContext, *, now: datetime | None = None
 ) -> JobResult:
     """Run one execution of a data-quality monitoring schedule (DescribeMonitoringSchedule's answer)."""
-    analyzer = _flat_module("local_analyzer", ctx.repo_root)
-    data_capture = _flat_module("data_capture", ctx.repo_root)
+    analyzer = flat_module("local_analyzer", ctx.project_root)
+    data_capture = flat_module("data_capture", ctx.project_root)
     schedule_name = schedule["MonitoringScheduleName"]
     definition = _job_definition(schedule, ctx)
     endpoint_name = definition["endpoint_name"] or schedule.get("EndpointName", "")
@@ -140,11 +139,3 @@ def _preprocessor(uri: str, ctx: ExecutionContext) -> Callable[[Any], Any] | Non
     spec.loader.exec_module(module)
     handler: Callable[[Any], Any] = module.preprocess_handler
     return handler
-
-
-def _flat_module(name: str, repo_root: Path) -> ModuleType:
-    """Import one of monitoring/'s flat modules (they import training/ modules by bare name)."""
-    for folder in (repo_root / "monitoring", repo_root / "training"):
-        if str(folder) not in sys.path:
-            sys.path.append(str(folder))
-    return importlib.import_module(name)

@@ -94,22 +94,3 @@ def load_model_dir(model_dir: Path, *, model_data_url: str = "") -> ModelHandler
                 sys.modules.pop(name, None)
             sys.modules.update(previous)
     return ModelHandler(model_data_url=model_data_url, model_dir=model_dir, module=module, model=model)
-
-
-def model_container(sagemaker: Any, model_name: str) -> dict[str, Any]:
-    """The container a SageMaker model runs, with ``ModelDataUrl`` and ``Image`` resolved.
-
-    A model created from a model package (``PrimaryContainer.ModelPackageName``, as the pipeline
-    creates it from the registry) has no ``ModelDataUrl`` of its own: SageMaker takes the package's
-    inference specification, and so does the local runtime.
-    """
-    model = sagemaker.describe_model(ModelName=model_name)
-    container = dict(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0])
-    package = container.get("ModelPackageName")
-    if package and not container.get("ModelDataUrl"):
-        described = sagemaker.describe_model_package(ModelPackageName=package)
-        packaged = described["InferenceSpecification"]["Containers"][0]
-        container.setdefault("Image", packaged.get("Image"))
-        container["ModelDataUrl"] = packaged["ModelDataUrl"]
-        container.setdefault("Environment", packaged.get("Environment", {}))
-    return container

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_local.environment import environment_snapshot
+from mlops_local.engine.environment import environment_snapshot
 
 # Enough of stderr to hold a Python traceback; older lines only repeat Spark's or torch's logging.
 _STDERR_TAIL_LINES = 200

@@ -190,7 +190,7 @@ class _TrainingJob:
         self.interrupt_after: int | None = None
         self.max_runtime = float(request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
         self.command: list[str] = []
-        self.code_dir = ctx.repo_root / "training"
+        self.code_dir = ctx.project_root / "training"
         self.env: dict[str, str] = {}
         self.last_error = ""
         self.transitions.enter("Starting", "Launching requested ML instances")
@@ -382,7 +382,7 @@ def _resolve_code(request: Mapping[str, Any], ctx: ExecutionContext, layout: _Jo
     program = str(_decode_hyperparameter(raw.get("sagemaker_program", json.dumps(DEFAULT_PROGRAM))))
     submit = raw.get("sagemaker_submit_directory")
     if submit is None:
-        return ctx.repo_root / "training", program
+        return ctx.project_root / "training", program
     source = str(_decode_hyperparameter(submit))
     if source.startswith(CONTAINER_INPUT_DATA):
         # The code came in as an input channel (it must, under network isolation): already downloaded.
@@ -407,6 +407,38 @@ def _download_channels(
     return channels
 
 
+def script_mode_environment(
+    job_name: str,
+    channels: Mapping[str, Path],
+    *,
+    model_dir: Path,
+    output_data_dir: Path,
+    checkpoint_dir: Path,
+    hyperparameters: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The script-mode variables a SageMaker framework container sets for a training script.
+
+    Always the job name, the model, output and checkpoint folders and one ``SM_CHANNEL_<NAME>`` per
+    channel: what ``training/train.py`` needs when run by hand, as its tests and benchmarks do (with
+    hyperparameters as arguments). ``hyperparameters`` (as the script receives them) adds what a
+    training job's container sets besides: ``SM_HPS`` and the channel and host lists.
+    """
+    environment = {
+        "TRAINING_JOB_NAME": job_name,
+        "SM_MODEL_DIR": str(model_dir),
+        "SM_OUTPUT_DATA_DIR": str(output_data_dir),
+        "SM_CHECKPOINT_DIR": str(checkpoint_dir),
+    }
+    if hyperparameters is not None:
+        environment |= {
+            "SM_HPS": json.dumps({name: _decode_hyperparameter(v) for name, v in hyperparameters.items()}),
+            "SM_CHANNELS": json.dumps(sorted(channels)),
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_HOSTS": json.dumps(["algo-1"]),
+        }
+    return environment | {f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()}
+
+
 def _script_environment(
     request: Mapping[str, Any],
     layout: _JobLayout,
@@ -417,18 +449,15 @@ def _script_environment(
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     layout.output_data_dir.mkdir(parents=True, exist_ok=True)
     layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    extra = {
-        "TRAINING_JOB_NAME": request["TrainingJobName"],
-        "SM_MODEL_DIR": str(layout.model_dir),
-        "SM_OUTPUT_DATA_DIR": str(layout.output_data_dir),
-        "SM_CHECKPOINT_DIR": str(layout.checkpoint_dir),
-        "SM_HPS": json.dumps({name: _decode_hyperparameter(v) for name, v in hyperparameters.items()}),
-        "SM_CHANNELS": json.dumps(sorted(channels)),
-        "SM_CURRENT_HOST": "algo-1",
-        "SM_HOSTS": json.dumps(["algo-1"]),
-        **{f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()},
-        **{str(key): str(value) for key, value in request.get("Environment", {}).items()},
-    }
+    extra = script_mode_environment(
+        request["TrainingJobName"],
+        channels,
+        model_dir=layout.model_dir,
+        output_data_dir=layout.output_data_dir,
+        checkpoint_dir=layout.checkpoint_dir,
+        hyperparameters=hyperparameters,
+    )
+    extra |= {str(key): str(value) for key, value in request.get("Environment", {}).items()}
     if cpus:
         # Libraries size their thread pools from these before the affinity is read.
         extra["OMP_NUM_THREADS"] = extra["MKL_NUM_THREADS"] = str(len(cpus))

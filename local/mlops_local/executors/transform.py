@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlops_local.engine.jobs import model_container
 from mlops_local.executors.base import ExecutionContext, JobResult
 from mlops_local.executors.s3_transfer import join_s3_uri, list_keys, split_s3_uri
-from mlops_local.executors.serving import InvocationError, load_model_from_s3, model_container
+from mlops_local.executors.serving import InvocationError, load_model_from_s3
 
 
 def run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:

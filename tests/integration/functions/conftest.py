@@ -1,18 +1,18 @@
 """Every handler under moto, with AWS resources built from template.yaml.
 
 The table keeps the template's own KeySchema, AttributeDefinitions and TTL, so the tests and the
-template cannot drift apart. Until template.yaml exists the fixture falls back to the shapes in
-docs/contracts.md.
+template cannot drift apart.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,11 +21,12 @@ import pytest
 from moto import mock_aws
 
 from mlops_common.adapters import aws
+from mlops_common.observability import logger
 from mlops_common.settings import settings_for
-from mlops_local.aws.template import read_template
+from mlops_local.engine.moto_compat import WORKAROUNDS, check_moto_version
+from mlops_local.engine.template import read_template
+from tests.conftest import REPO_ROOT, TEMPLATE
 
-ROOT = Path(__file__).parents[3]
-EVENTS_DIR = ROOT / "tests" / "events"
 REGION = "us-east-1"
 TABLE = "pipeline-table-test"
 DATA_BUCKET = "defect-mlops-data-dev"
@@ -33,44 +34,12 @@ ARTIFACTS_BUCKET = "defect-mlops-artifacts-dev"
 ENDPOINT = "defect-classifier-dev"
 MODEL_PACKAGE_GROUP = "defect-classifier-dev"
 
-# The contract's table, used only while template.yaml does not exist yet.
-_CONTRACT_TABLE: dict[str, Any] = {
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-}
 
-
-def load_template() -> dict[str, Any] | None:
-    path = ROOT / "template.yaml"
-    if not path.exists():
-        return None
-    return read_template(path)
-
-
-def _resource_properties(template: dict[str, Any] | None, logical_id: str) -> dict[str, Any]:
-    if template is None:
-        return {}
+def _resource_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     resource = template.get("Resources", {}).get(logical_id)
     if resource is None:
         raise AssertionError(f"template.yaml has no {logical_id} (docs/contracts.md names it)")
     return dict(resource.get("Properties", {}))
-
-
-def load_event(name: str) -> Any:
-    """A fresh copy of the real event shape ``tests/events/<name>.json``."""
-    return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(name="load_event")
-def load_event_fixture() -> Callable[[str], Any]:
-    return load_event
 
 
 @dataclass
@@ -116,8 +85,8 @@ def context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def _create_table(dynamodb: Any, template: dict[str, Any] | None) -> None:
-    props = _resource_properties(template, "PipelineTable") or _CONTRACT_TABLE
+def _create_table(dynamodb: Any, template: dict[str, Any]) -> None:
+    props = _resource_properties(template, "PipelineTable")
     dynamodb.create_table(
         TableName=TABLE,
         KeySchema=props["KeySchema"],
@@ -132,7 +101,7 @@ def _create_table(dynamodb: Any, template: dict[str, Any] | None) -> None:
         )
 
 
-def _create_queue(sqs: Any, template: dict[str, Any] | None) -> str:
+def _create_queue(sqs: Any, template: dict[str, Any]) -> str:
     props = _resource_properties(template, "UploadEventsQueue")
     attributes = {
         name: str(props[name])
@@ -158,6 +127,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "MODEL_PACKAGE_GROUP": MODEL_PACKAGE_GROUP,
         "DEPLOY_ALARM_NAMES": "endpoint-errors,endpoint-latency",
         "KMS_KEY_ARN": f"arn:aws:kms:{REGION}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sagemaker-execution",
+        "MONITOR_IMAGE_URI": f"156813124566.dkr.ecr.{REGION}.amazonaws.com/sagemaker-model-monitor-analyzer",
+        "RECORD_PREPROCESSOR_URI": f"s3://{ARTIFACTS_BUCKET}/code/test/monitoring/record_preprocessor.py",
         "TRIGGER_WINDOW_MINUTES": "15",
         "DRIFT_COOLDOWN_MINUTES": "60",
     }.items():
@@ -165,7 +137,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         aws.reset_clients()
         settings_for.cache_clear()
-        template = load_template()
+        _handlers.clear()
+        template = read_template(TEMPLATE)
         _create_table(boto3.client("dynamodb", region_name=REGION), template)
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (DATA_BUCKET, ARTIFACTS_BUCKET):
@@ -187,43 +160,65 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         yield Stack(TABLE, DATA_BUCKET, ARTIFACTS_BUCKET, topic_arn, queue_url, state_machine_arn)
         aws.reset_clients()
         settings_for.cache_clear()
+        _handlers.clear()
 
 
+# The handler modules of the running test, each imported on its first invocation: a cold start.
 _handlers: dict[str, ModuleType] = {}
+_handlers_lock = threading.Lock()
 
 
 def load_handler(function_name: str) -> ModuleType:
-    """``functions/<name>/app.py`` as a module of its own (every function's module is ``app``)."""
-    if function_name not in _handlers:
-        path = ROOT / "functions" / function_name / "app.py"
-        spec = importlib.util.spec_from_file_location(f"{function_name}_app", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _handlers[function_name] = module
-    module = _handlers[function_name]
-    cached = getattr(module, "_idempotent_handle", None)
-    if cached is not None:
-        cached.cache_clear()  # its persistence layer holds a client of the previous mock
-    return module
+    """``functions/<name>/app.py`` as a module of its own (every function's module is ``app``).
+
+    Imported on first use in each test, as Lambda's init does: a handler reads its settings at
+    import, so this must happen after ``stack`` has set the environment.
+    """
+    with _handlers_lock:  # the drift storm's threads may all be first
+        if function_name not in _handlers:
+            path = REPO_ROOT / "functions" / function_name / "app.py"
+            spec = importlib.util.spec_from_file_location(f"{function_name}_app", path)
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _handlers[function_name] = module
+        return _handlers[function_name]
+
+
+def handler_of(function_name: str) -> Callable[[Any, Any], Any]:
+    """The function's ``lambda_handler``, cold-started by the test's first call."""
+
+    def invoke(event: Any, context: Any) -> Any:
+        return load_handler(function_name).lambda_handler(event, context)
+
+    return invoke
 
 
 @pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The JSON log lines Powertools writes during the test, parsed."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    captured = io.StringIO()
+    previous = handler.setStream(captured)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in captured.getvalue().splitlines() if line.strip()]
+
+    yield lines
+    handler.setStream(previous)
+
+
+@pytest.fixture
+def atomic_dynamodb() -> Iterator[None]:
     """Make moto's DynamoDB writes atomic across threads, as DynamoDB's conditional writes are.
 
     moto checks a condition and then writes without a lock, so concurrent callers could both
     pass a condition that real DynamoDB would let only one of them pass.
     """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for method in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, method)
-
-        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, method, locked)
+    workaround = WORKAROUNDS["dynamodb_writes_not_atomic"]
+    check_moto_version([workaround])
+    workaround.apply()
+    yield
+    workaround.undo()

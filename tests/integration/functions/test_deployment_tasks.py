@@ -15,11 +15,12 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_common.adapters import aws
+from tests.conftest import load_event
 
-from .conftest import ENDPOINT, Stack, load_event, load_handler
+from .conftest import ENDPOINT, Stack, handler_of
 
-deploy_model = load_handler("deploy_model").lambda_handler
-ensure_monitoring = load_handler("ensure_monitoring").lambda_handler
+deploy_model = handler_of("deploy_model")
+ensure_monitoring = handler_of("ensure_monitoring")
 
 
 def serve(operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,6 +84,16 @@ def test_next_deploy_is_a_canary_update_keeping_the_old_config(stack: Stack, con
     ]
     # The previous config is still there for VerifyDeployment to compare against.
     stack.client("sagemaker").describe_endpoint_config(EndpointConfigName=first["endpoint_config_name"])
+
+
+def test_every_log_line_carries_the_execution_name(
+    stack: Stack, context: Any, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    create_model(stack, "model-v1")
+    deploy_model({"model_name": "model-v1", "execution_name": "upload-20261112T1000-1a2b3c4d"}, context)
+    lines = log_lines()
+    assert any(line["message"] == "endpoint created" for line in lines)
+    assert {line.get("correlation_id") for line in lines} == {"upload-20261112T1000-1a2b3c4d"}
 
 
 def test_retried_deploy_reuses_its_own_config(stack: Stack, context: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,13 +15,16 @@ from mlops_common.adapters.notifications import Notifier
 from mlops_common.adapters.pipeline import TrainingPipeline
 from mlops_common.adapters.s3 import ObjectStore
 from mlops_common.adapters.sagemaker import SageMaker
+from mlops_common.aws_events import parse_drift_event
 from mlops_common.domain.errors import EventNotUnderstood
+from mlops_common.observability import metrics
 from mlops_common.services.handle_drift import DriftServices, handle_drift_event
 from mlops_common.settings import HandleDriftSettings
+from tests.conftest import load_event
 
-from .conftest import Stack, load_event, load_handler
+from .conftest import Stack, handler_of
 
-handler = load_handler("handle_drift").lambda_handler
+handler = handler_of("handle_drift")
 
 
 def report_key(event: dict[str, Any]) -> str:
@@ -131,7 +135,7 @@ def test_cooldown_expiry_allows_the_next_retraining(stack: Stack) -> None:
         store=ObjectStore(),
         notifier=Notifier(stack.topic_arn),
     )
-    event = load_event("cloudwatch_alarm_state_change")
+    event = parse_drift_event(load_event("cloudwatch_alarm_state_change"))
     now = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)
     first = handle_drift_event(event, services=services, settings=settings, now=now)
     stack.client("stepfunctions").stop_execution(executionArn=stack.executions()[0]["executionArn"])
@@ -143,7 +147,20 @@ def test_cooldown_expiry_allows_the_next_retraining(stack: Stack) -> None:
     assert len(stack.executions()) == 2
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
+@pytest.fixture
+def unpublished_metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Threads sharing Powertools' Metrics, which Lambda never does, publish nothing.
+
+    Metrics is per-process state and Lambda runs one invocation per process at a time. Threads
+    here share it, and one thread's flush could empty the set between another's check and its
+    serialisation ("Must contain at least one metric").
+    """
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.mark.usefixtures("atomic_dynamodb", "unpublished_metrics")
 def test_drift_storm_of_50_concurrent_events_starts_exactly_one_run(stack: Stack, context: Any) -> None:
     events = [violation_event(stack, f"storm-{i}") for i in range(50)]
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -153,6 +170,15 @@ def test_drift_storm_of_50_concurrent_events_starts_exactly_one_run(stack: Stack
     assert actions.count("started") == 1
     assert set(actions) <= {"started", "cooldown", "running"}
     assert len(stack.executions()) == 1
+
+
+def test_every_log_line_carries_the_event_id(
+    stack: Stack, context: Any, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    handler(violation_event(stack, "drift-event-7"), context)
+    lines = log_lines()
+    assert any(line["message"] == "retraining started" for line in lines)
+    assert {line.get("correlation_id") for line in lines} == {"drift-event-7"}
 
 
 def test_duplicate_delivery_of_one_event_returns_the_first_outcome(stack: Stack, context: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,12 +11,13 @@ from pydantic import ValidationError
 
 from mlops_common.domain.errors import DatasetNotUsable
 from mlops_common.services.evaluate_model import EvaluationUnreadable
+from tests.conftest import load_event
 
-from .conftest import Stack, load_event, load_handler
+from .conftest import Stack, handler_of
 
-check_dataset = load_handler("check_dataset").lambda_handler
-resolve_champion = load_handler("resolve_champion").lambda_handler
-evaluate_model = load_handler("evaluate_model").lambda_handler
+check_dataset = handler_of("check_dataset")
+resolve_champion = handler_of("resolve_champion")
+evaluate_model = handler_of("evaluate_model")
 
 VERSION = "upload-20261112T1000-1a2b3c4d"
 
@@ -49,6 +51,17 @@ def test_unusable_dataset_raises_with_every_reason(stack: Stack, context: Any) -
         check_dataset({"dataset_version": VERSION}, context)
     assert type(caught.value).__name__ == "DatasetNotUsable"  # the name the ASL catches
     assert len(caught.value.reasons) == 2
+
+
+def test_every_log_line_carries_the_execution_name(
+    stack: Stack, context: Any, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # The ASL passes the execution name as the dataset version.
+    put_json(stack, stack.data_bucket, f"datasets/{VERSION}/stats.json", load_event("stats"))
+    check_dataset({"dataset_version": VERSION}, context)
+    lines = log_lines()
+    assert any(line["message"] == "dataset usable" for line in lines)
+    assert {line.get("correlation_id") for line in lines} == {VERSION}
 
 
 def test_missing_stats_is_not_usable(stack: Stack, context: Any) -> None:

@@ -12,13 +12,15 @@ from botocore.exceptions import ClientError
 
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.aws_events import parse_upload_batch
 from mlops_common.domain.errors import EventNotUnderstood
 from mlops_common.services.start_pipeline import process_upload_batch
 from mlops_common.settings import StartPipelineSettings
+from tests.conftest import load_event
 
-from .conftest import Stack, load_event, load_handler
+from .conftest import Stack, handler_of
 
-handler = load_handler("start_pipeline").lambda_handler
+handler = handler_of("start_pipeline")
 
 
 def upload_event(key: str, sequencer: str, version: str = "v1") -> dict[str, Any]:
@@ -91,7 +93,7 @@ def test_replayed_batch_starts_no_second_run(stack: Stack, context: Any) -> None
 def test_replay_in_a_later_window_starts_no_second_run(stack: Stack) -> None:
     settings = StartPipelineSettings()
     ledger, pipeline = Ledger(stack.table), TrainingPipeline(stack.state_machine_arn)
-    batch = sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "E1"))
+    batch = parse_upload_batch(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "E1")))
     now = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
     process_upload_batch(batch, ledger=ledger, pipeline=pipeline, settings=settings, now=now)
     stack.client("stepfunctions").stop_execution(executionArn=stack.executions()[0]["executionArn"])

@@ -1,4 +1,4 @@
-"""Shared setup of the infrastructure tests: tool locations and the template as data."""
+"""Shared setup of the infrastructure tests: tool locations (the template as data: ``template``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mlops_local.aws.template import read_template
+from tests.conftest import REPO_ROOT, TEMPLATE
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-TEMPLATE = REPO_ROOT / "template.yaml"
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -66,9 +63,3 @@ def run_tool() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture(scope="session")
 def template_path() -> Path:
     return TEMPLATE
-
-
-@pytest.fixture(scope="session")
-def sam_template() -> dict[str, Any]:
-    """template.yaml with intrinsics in their long JSON form."""
-    return read_template(TEMPLATE)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import REPO_ROOT
+
 pytestmark = pytest.mark.infra
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 STATE_MACHINES = ("TrainingPipelineStateMachine", "BatchInferenceStateMachine")
 
 # What Step Functions calls for an optimised .sync integration, besides the start call itself.
@@ -94,11 +94,11 @@ def _task_resources(state_machine: str, template: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES)
-def test_role_allows_every_action_the_definition_calls(sam_template, state_machine):
-    statements = _statements(sam_template, state_machine)
+def test_role_allows_every_action_the_definition_calls(template, state_machine):
+    statements = _statements(template, state_machine)
     missing = {
         (resource, action)
-        for resource in _task_resources(state_machine, sam_template)
+        for resource in _task_resources(state_machine, template)
         for action in required_permissions(resource)[0]
         if not _allows(statements, action)
     }
@@ -106,9 +106,9 @@ def test_role_allows_every_action_the_definition_calls(sam_template, state_machi
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES)
-def test_role_may_manage_the_sync_managed_rules(sam_template, state_machine):
-    statements = _statements(sam_template, state_machine)
-    for resource in _task_resources(state_machine, sam_template):
+def test_role_may_manage_the_sync_managed_rules(template, state_machine):
+    statements = _statements(template, state_machine)
+    for resource in _task_resources(state_machine, template):
         rule = required_permissions(resource)[1]
         if rule is None:
             continue
@@ -118,15 +118,15 @@ def test_role_may_manage_the_sync_managed_rules(sam_template, state_machine):
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES)
-def test_pass_role_is_scoped_to_sagemaker(sam_template, state_machine):
-    for statement in _allows(_statements(sam_template, state_machine), "iam:PassRole"):
+def test_pass_role_is_scoped_to_sagemaker(template, state_machine):
+    for statement in _allows(_statements(template, state_machine), "iam:PassRole"):
         assert statement["Resource"] == {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}
         assert statement["Condition"]["StringEquals"]["iam:PassedToService"]
 
 
 @pytest.mark.parametrize("state_machine", STATE_MACHINES)
-def test_no_wildcard_actions(sam_template, state_machine):
-    for statement in _statements(sam_template, state_machine):
+def test_no_wildcard_actions(template, state_machine):
+    for statement in _statements(template, state_machine):
         assert all(action != "*" and not action.endswith(":*") for action in _as_list(statement["Action"]))
 
 

@@ -122,7 +122,7 @@ CONTRACT_ENVIRONMENT = {
     "KMS_KEY_ARN",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
-    "LOG_LEVEL",
+    "POWERTOOLS_LOG_LEVEL",
 }
 
 
@@ -138,10 +138,10 @@ def _with_packaged_code(sam: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def translated(sam_template) -> dict[str, Any]:
+def translated(template) -> dict[str, Any]:
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
     return translator.translate(
-        _with_packaged_code(sam_template),
+        _with_packaged_code(template),
         parameter_values={
             "AWS::Region": "us-east-1",
             "AWS::Partition": "aws",
@@ -176,15 +176,15 @@ def test_functions_get_the_contract_environment(translated):
             assert CONTRACT_ENVIRONMENT - set(variables) == set(), name
 
 
-def test_every_contract_parameter_exists_with_a_default(sam_template):
-    parameters = sam_template["Parameters"]
+def test_every_contract_parameter_exists_with_a_default(template):
+    parameters = template["Parameters"]
     assert CONTRACT_PARAMETERS - set(parameters) == set()
     assert all("Default" in parameter for parameter in parameters.values())
 
 
-def test_every_parameter_is_constrained(sam_template):
+def test_every_parameter_is_constrained(template):
     constraints = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"}
-    unconstrained = {name for name, p in sam_template["Parameters"].items() if not constraints & set(p)}
+    unconstrained = {name for name, p in template["Parameters"].items() if not constraints & set(p)}
     assert unconstrained == set()
 
 
@@ -207,16 +207,16 @@ def test_state_machines_log_everything_but_execution_data_and_trace(translated):
         assert properties["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_schedules_ship_disabled_with_retry_and_dead_letters(sam_template):
+def test_schedules_ship_disabled_with_retry_and_dead_letters(template):
     for name in ("RetrainSchedule", "BatchInferenceSchedule"):
-        properties = sam_template["Resources"][name]["Properties"]
+        properties = template["Resources"][name]["Properties"]
         state_parameter = properties["State"]["Ref"]
-        assert sam_template["Parameters"][state_parameter]["Default"] == "DISABLED"
+        assert template["Parameters"][state_parameter]["Default"] == "DISABLED"
         assert "DeadLetterConfig" in properties["Target"]
         assert "RetryPolicy" in properties["Target"]
 
 
-def test_only_uploads_under_incoming_trigger_the_pipeline(sam_template):
-    pattern = sam_template["Resources"]["IncomingObjectRule"]["Properties"]["EventPattern"]
+def test_only_uploads_under_incoming_trigger_the_pipeline(template):
+    pattern = template["Resources"]["IncomingObjectRule"]["Properties"]["EventPattern"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": "incoming/"}]
     assert pattern["detail-type"] == ["Object Created"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
+LAYER_PYPROJECT = ROOT / "layers" / "common" / "pyproject.toml"
 # Provided by the python3.13 runtime; the layer would only shadow them with a second copy.
 RUNTIME_PACKAGES = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>[^\s;]+)$")
@@ -34,7 +35,8 @@ def test_every_requirement_is_an_exact_pin_without_runtime_packages() -> None:
 
 
 def test_direct_dependencies_match_pyproject() -> None:
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads(LAYER_PYPROJECT.read_text())["project"]["dependencies"]
+    assert dependencies, "the layer's pyproject.toml lists its direct dependencies"
     layer = _layer_pins()
     for requirement in dependencies:
         name, version = re.split(r"==", re.sub(r"\[.*\]", "", requirement))

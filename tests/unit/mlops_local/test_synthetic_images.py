@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlops_local.synthetic_images import generate_dataset, make_image
+from mlops_local.synthetic_images import (
+    dataset_rows,
+    generate_dataset,
+    make_image,
+    write_dataset_shard,
+    write_training_shards,
+)
 
 CLASSES = ("ok", "scratch", "dent", "crack")
 
@@ -148,6 +154,40 @@ def test_awkward_but_valid_images_decode(bad_files: dict[str, Path]) -> None:
         assert _open_fully(bad_files[name]).format == "JPEG"
 
 
+def test_dataset_rows_follow_the_dataset_contract(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    generated = generate_dataset(tmp_path / "raw", images_per_class=2, image_size=48)
+
+    rows = dataset_rows(generated, image_size=32, split="train")
+    folder = write_dataset_shard(tmp_path / "train", rows["train"])
+
+    table = pq.read_table(folder / "part-00000.parquet")
+    assert table.schema.names == [
+        "key", "source", "label", "split", "sha256", "image", "orig_width", "orig_height", "format",
+    ]  # fmt: skip
+    assert table.num_rows == 8
+    by_key = {row["key"]: row for row in table.to_pylist()}
+    row = by_key[generated.images["ok"][0].relative_to(tmp_path / "raw").as_posix()]
+    assert (row["source"], row["label"], row["split"]) == ("line-a", "ok", "train")
+    assert (row["orig_width"], row["orig_height"]) == (48, 48)
+    assert Image.open(io.BytesIO(row["image"])).size == (32, 32)
+
+
+def test_training_shards_split_every_photo_once_by_its_key(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    folders = write_training_shards(tmp_path, images_per_class=10, image_size=32)
+
+    keys = []
+    for split, folder in folders.items():
+        rows = pq.read_table(folder / "part-00000.parquet").to_pylist()
+        assert {row["split"] for row in rows} <= {split}
+        keys += [row["key"] for row in rows]
+    assert sorted(folders) == ["test", "train", "validation"]
+    assert len(keys) == len(set(keys)) == 40
+
+
 def _as_arrays(labels: tuple[str, ...], seeds: range) -> tuple[np.ndarray, np.ndarray]:
     images, targets = [], []
     for index, label in enumerate(labels):
@@ -160,7 +200,8 @@ def _as_arrays(labels: tuple[str, ...], seeds: range) -> tuple[np.ndarray, np.nd
 
 @pytest.mark.slow
 def test_classes_are_learnable_by_a_small_cnn_at_64px() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     nn = torch.nn
     torch.manual_seed(0)
     train_x, train_y = _as_arrays(CLASSES, range(300))

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from image_features import FEATURE_NAMES
 from local_analyzer import AnalysisResult, analyze_capture_files
-from model_monitor_format import write_baseline
 from PIL import Image
-from simulated_capture import StandInClassifier, inference_response, write_capture
-from traffic_shift import sample_traffic
+from simulated_capture import (
+    PhotoPool,
+    StandInClassifier,
+    split_photo_pools,
+    write_stand_in_baseline,
+    write_traffic_window,
+)
 
 from mlops_local.synthetic_images import generate_dataset
 
@@ -23,22 +26,12 @@ WINDOW = 100
 WINDOW_HOUR = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
 
 
-def _load(paths: list[Path]) -> list[Image.Image]:
-    images = []
-    for path in paths:
-        with Image.open(path) as img:
-            images.append(img.convert("RGB"))
-    return images
-
-
 @pytest.fixture(scope="session")
-def photo_pools(tmp_path_factory) -> tuple[dict[str, list[Image.Image]], dict[str, list[Image.Image]]]:
+def photo_pools(tmp_path_factory) -> tuple[PhotoPool, PhotoPool]:
     """(baseline pool, traffic pool): disjoint synthetic photos per label."""
     root = tmp_path_factory.mktemp("photos")
     dataset = generate_dataset(root, images_per_class=BASELINE_PER_CLASS + TRAFFIC_PER_CLASS, seed=5)
-    baseline = {label: _load(paths[:BASELINE_PER_CLASS]) for label, paths in dataset.images.items()}
-    traffic = {label: _load(paths[BASELINE_PER_CLASS:]) for label, paths in dataset.images.items()}
-    return baseline, traffic
+    return split_photo_pools(dataset.images, BASELINE_PER_CLASS)
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +43,7 @@ def classifier() -> StandInClassifier:
 def baseline_dir(tmp_path_factory, photo_pools, classifier) -> Path:
     """The evaluation job's baseline: features of every baseline photo, default threshold."""
     baseline_pool, _ = photo_pools
-    batch = [(label, img) for label in LABELS for img in baseline_pool[label]]
-    rows = [prediction["features"] for prediction in inference_response(batch, classifier)["predictions"]]
-    out = tmp_path_factory.mktemp("baseline")
-    write_baseline(rows, out, feature_names=FEATURE_NAMES)
-    return out
+    return write_stand_in_baseline(baseline_pool, classifier, tmp_path_factory.mktemp("baseline"))
 
 
 @pytest.fixture
@@ -69,11 +58,18 @@ def traffic_window(tmp_path, photo_pools, classifier) -> Callable[..., Path]:
         seed: int = 1,
         batch_size: int = 4,
     ) -> Path:
-        traffic = sample_traffic(traffic_pool, WINDOW, weights=weights, seed=seed)
-        if shift is not None:
-            traffic = [(label, shift(img)) for label, img in traffic]
         variant = tmp_path / "capture" / "defect-classifier" / "AllTraffic"
-        return write_capture(variant, traffic, classifier, moment=WINDOW_HOUR, batch_size=batch_size)
+        return write_traffic_window(
+            variant,
+            traffic_pool,
+            WINDOW,
+            classifier,
+            moment=WINDOW_HOUR,
+            shift=shift,
+            weights=weights,
+            seed=seed,
+            batch_size=batch_size,
+        )
 
     return write
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import package_code
 import pytest
 
+from mlops_planning.samconfig import parse_parameter_overrides
+
 
 def _write_repo(root: Path, train_source: bytes = b"print('train')\n") -> Path:
     for folder, files in {
@@ -89,3 +91,26 @@ def test_every_samconfig_environment_has_deploy_settings():
 def test_an_unknown_environment_is_an_error():
     with pytest.raises(ValueError, match="staging"):
         package_code.deploy_settings({"dev": {}}, "staging")
+
+
+# The same overrides in each form samconfig.toml allows, with quoting that only SAM CLI's grammar
+# reads right; the planning package's parser (the one every reader shares) must give EXPECTED.
+SAMCONFIG_FORMS = {
+    "string": "EnvironmentName=dev Expr=\"cron(0 3 * * ? *)\" Name='a b' Email=ops@example.com",
+    "list": ["EnvironmentName=dev", 'Expr="cron(0 3 * * ? *)"', "Name='a b' Email=ops@example.com"],
+}
+EXPECTED = {"EnvironmentName": "dev", "Expr": "cron(0 3 * * ? *)", "Name": "a b", "Email": "ops@example.com"}
+
+
+@pytest.mark.parametrize("form", list(SAMCONFIG_FORMS))
+def test_deploy_arguments_carry_the_overrides_as_sam_cli_reads_them(form: str):
+    arguments = package_code.parameter_overrides({"parameter_overrides": SAMCONFIG_FORMS[form]}, "abc123")
+
+    # sam deploy reads each argument after --parameter-overrides on its own: one pair each.
+    assert [len(parse_parameter_overrides(argument)) for argument in arguments] == [1] * len(arguments)
+    assert parse_parameter_overrides(arguments) == {**EXPECTED, "CodeVersion": "abc123"}
+    assert arguments[-1] == "CodeVersion=abc123"
+
+
+def test_an_environment_without_overrides_deploys_only_the_code_version():
+    assert package_code.parameter_overrides({}, "abc123") == ["CodeVersion=abc123"]

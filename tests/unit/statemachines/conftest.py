@@ -1,26 +1,18 @@
-"""Fixtures that load the state machine definitions and the template that wires them."""
+"""Fixtures that load the state machine definitions (the template that wires them: ``template``)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mlops_local.aws.template import read_template
+from tests.conftest import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 STATE_MACHINES = {
     "TrainingPipelineStateMachine": REPO_ROOT / "statemachines" / "training_pipeline.asl.json",
     "BatchInferenceStateMachine": REPO_ROOT / "statemachines" / "batch_inference.asl.json",
 }
-
-
-@pytest.fixture(scope="session")
-def template() -> dict[str, Any]:
-    """template.yaml as a dict, short-form tags in their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
-    return read_template(REPO_ROOT / "template.yaml")
 
 
 @pytest.fixture(params=sorted(STATE_MACHINES), scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import train
 
+from mlops_local.executors.training import script_mode_environment
 from mlops_local.synthetic_images import write_training_shards
 
 
@@ -22,14 +23,13 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def training_environment(dataset: dict[str, Path], work: Path) -> dict[str, str]:
     """The script-mode environment of a training job over ``dataset`` with outputs under ``work``."""
-    return {
-        "SM_CHANNEL_TRAIN": str(dataset["train"]),
-        "SM_CHANNEL_VALIDATION": str(dataset["validation"]),
-        "SM_MODEL_DIR": str(work / "model"),
-        "SM_OUTPUT_DATA_DIR": str(work / "output"),
-        "SM_CHECKPOINT_DIR": str(work / "checkpoints"),
-        "TRAINING_JOB_NAME": "unit-test-job",
-    }
+    return script_mode_environment(
+        "unit-test-job",
+        {"train": dataset["train"], "validation": dataset["validation"]},
+        model_dir=work / "model",
+        output_data_dir=work / "output",
+        checkpoint_dir=work / "checkpoints",
+    )
 
 
 # Short runs for tests: one thread (the machine is shared), a few epochs.

@@ -6,37 +6,18 @@ Keys (docs/contracts.md): ``pk=object#<bucket>/<key>, sk=<sequencer>``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from mlops_common.adapters import aws
+from mlops_common.ports import ObjectRecord
 
 DRIFT_PK = "drift"
 COOLDOWN_SK = "cooldown"
 
 
-@dataclass(frozen=True)
-class ObjectRecord:
-    """What the ledger knows about one upload event."""
-
-    new: bool  # first time this bucket/key/version/sequencer was seen
-    handled: bool  # a run was started (or deferred) for it already
-
-
-def object_pk(bucket: str, key: str) -> str:
-    return f"object#{bucket}/{key}"
-
-
-def object_sk(sequencer: str | None, version_id: str | None, etag: str | None) -> str:
-    """``sequencer`` identifies one event of a key; fall back to the version, then the ETag."""
-    if sequencer:
-        return sequencer
-    if version_id:
-        return f"version#{version_id}"
-    return f"etag#{etag or 'unknown'}"
-
-
 class Ledger:
+    """Implements ``ports.UploadLedger`` and ``ports.DriftCooldown``."""
+
     def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
         self.table_name = table_name
         self._client = dynamodb_client

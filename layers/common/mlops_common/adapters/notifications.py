@@ -10,6 +10,8 @@ _SNS_SUBJECT_LIMIT = 100
 
 
 class Notifier:
+    """Implements ``ports.Notifications``."""
+
     def __init__(self, topic_arn: str, sns_client: Any | None = None) -> None:
         self.topic_arn = topic_arn
         self._client = sns_client

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from mlops_common.adapters import aws
 from mlops_common.models import PipelineExecutionInput
-
-
-@dataclass(frozen=True)
-class StartResult:
-    execution_name: str
-    started: bool  # False: an execution of that name existed already (a harmless duplicate)
+from mlops_common.ports import StartResult
 
 
 class TrainingPipeline:
+    """Implements ``ports.TrainingRuns``."""
+
     def __init__(self, state_machine_arn: str, sfn_client: Any | None = None) -> None:
         self.state_machine_arn = state_machine_arn
         self._client = sfn_client

@@ -7,10 +7,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mlops_common.adapters import aws
-
-
-class ObjectNotFound(LookupError):
-    """The S3 object does not exist."""
+from mlops_common.ports import ObjectNotFound
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -22,6 +19,8 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class ObjectStore:
+    """Implements ``ports.JsonDocuments``."""
+
     def __init__(self, s3_client: Any | None = None) -> None:
         self._client = s3_client
 

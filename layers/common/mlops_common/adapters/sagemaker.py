@@ -20,6 +20,8 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 class SageMaker:
+    """Implements ``ports.ChampionLookup``, ``Endpoints``, ``MonitoringSchedules``, ``ProcessingJobs``."""
+
     def __init__(self, sagemaker_client: Any | None = None) -> None:
         self._client = sagemaker_client
 

@@ -1,4 +1,5 @@
-"""Which uploaded object keys may enter the pipeline, and how event keys are decoded."""
+"""Which uploaded object keys may enter the pipeline, how event keys are decoded, and how one upload
+event is identified in the ledger."""
 
 from __future__ import annotations
 
@@ -59,3 +60,17 @@ def classify_key(key: str, incoming_prefix: str) -> KeyDecision:
         return KeyDecision(key, accepted=False, reason=reason)
     source, label, _filename = key[len(incoming_prefix) :].split("/")
     return KeyDecision(key, accepted=True, source=source, label=label)
+
+
+def object_pk(bucket: str, key: str) -> str:
+    """The ledger partition of an uploaded object (docs/contracts.md: ``object#<bucket>/<key>``)."""
+    return f"object#{bucket}/{key}"
+
+
+def object_sk(sequencer: str | None, version_id: str | None, etag: str | None) -> str:
+    """``sequencer`` identifies one event of a key; fall back to the version, then the ETag."""
+    if sequencer:
+        return sequencer
+    if version_id:
+        return f"version#{version_id}"
+    return f"etag#{etag or 'unknown'}"

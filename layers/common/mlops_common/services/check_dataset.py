@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from mlops_common.adapters.s3 import ObjectNotFound, ObjectStore
 from mlops_common.domain.dataset import dataset_problems
 from mlops_common.domain.errors import DatasetNotUsable
 from mlops_common.models import CheckDatasetInput, CheckDatasetOutput, DatasetStats
+from mlops_common.observability import logger
+from mlops_common.ports import JsonDocuments, ObjectNotFound
 from mlops_common.settings import CheckDatasetSettings
 
 
 def check_dataset(
-    request: CheckDatasetInput, *, store: ObjectStore, settings: CheckDatasetSettings
+    request: CheckDatasetInput, *, store: JsonDocuments, settings: CheckDatasetSettings
 ) -> CheckDatasetOutput:
     """The dataset's URIs and counts; ``DatasetNotUsable`` with every reason otherwise."""
     version = request.dataset_version
@@ -26,7 +27,9 @@ def check_dataset(
 
     problems = dataset_problems(stats, version, settings.min_images_per_class)
     if problems:
+        logger.warning("dataset not usable", dataset_version=version, problems=problems)
         raise DatasetNotUsable(version, problems)
+    logger.info("dataset usable", dataset_version=version, labels=sorted(stats.labels))
     return CheckDatasetOutput(
         dataset_version=version,
         dataset_uri=dataset_uri,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.domain.deployment import (
     VARIANT_NAME,
     blue_green_deployment_config,
@@ -13,6 +12,7 @@ from mlops_common.domain.deployment import (
 )
 from mlops_common.models import DeployInput, DeployOutput
 from mlops_common.observability import logger
+from mlops_common.ports import Endpoints
 from mlops_common.settings import DeploySettings
 
 
@@ -41,7 +41,7 @@ def endpoint_config_request(
     return body
 
 
-def deploy_model(request: DeployInput, *, sagemaker: SageMaker, settings: DeploySettings) -> DeployOutput:
+def deploy_model(request: DeployInput, *, sagemaker: Endpoints, settings: DeploySettings) -> DeployOutput:
     """Never deletes the previous config: VerifyDeployment compares against it to catch rollbacks."""
     config_name = endpoint_config_name(request.model_name, request.execution_name)
     # A retried task finds its own config already there: reuse it rather than fail.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.domain.deployment import monitoring_schedule_name
 from mlops_common.models import MonitoringInput, MonitoringOutput
+from mlops_common.ports import MonitoringSchedules
 from mlops_common.settings import MonitoringSettings
 
 _ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
@@ -70,7 +70,7 @@ def monitoring_schedule_config(request: MonitoringInput, settings: MonitoringSet
 
 
 def ensure_monitoring(
-    request: MonitoringInput, *, sagemaker: SageMaker, settings: MonitoringSettings
+    request: MonitoringInput, *, sagemaker: MonitoringSchedules, settings: MonitoringSettings
 ) -> MonitoringOutput:
     """Point the schedule at the new baseline (create it the first time)."""
     name = monitoring_schedule_name(request.endpoint_name)

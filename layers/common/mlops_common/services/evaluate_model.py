@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from mlops_common.adapters.s3 import ObjectStore
 from mlops_common.domain.gate import evaluate_gate
 from mlops_common.models import Evaluation, GateDecision, GateInput, GateThresholds
+from mlops_common.ports import JsonDocuments
 from mlops_common.settings import GateSettings
 
 
@@ -14,7 +14,7 @@ class EvaluationUnreadable(ValueError):
     """``evaluation.json`` is not in the format of docs/contracts.md."""
 
 
-def evaluate_model(request: GateInput, *, store: ObjectStore, settings: GateSettings) -> GateDecision:
+def evaluate_model(request: GateInput, *, store: JsonDocuments, settings: GateSettings) -> GateDecision:
     """Read the evaluation and decide; the decision lists every passed and failed check."""
     try:
         evaluation = Evaluation.model_validate(store.read_json(request.evaluation_uri))

@@ -2,57 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from pydantic import ValidationError
-
-from mlops_common.adapters.ledger import Ledger
-from mlops_common.adapters.notifications import Notifier
-from mlops_common.adapters.pipeline import TrainingPipeline
-from mlops_common.adapters.s3 import ObjectNotFound, ObjectStore
-from mlops_common.adapters.sagemaker import SageMaker
+from mlops_common.aws_events import AlarmDetail, DriftEvent, ProcessingJobDetail, ProcessingJobStateChange
 from mlops_common.domain.drift import VIOLATIONS_FILE, parse_violation_report, summarize_violations
-from mlops_common.domain.errors import EventNotUnderstood, ViolationReportInvalid
+from mlops_common.domain.errors import ViolationReportInvalid
 from mlops_common.domain.triggers import execution_name, expiry_epoch, window_start
-from mlops_common.models import (
-    AlarmStateChange,
-    DriftOutcome,
-    PipelineExecutionInput,
-    ProcessingJobDetail,
-    ProcessingJobStateChange,
-    Violation,
-)
+from mlops_common.models import DriftOutcome, PipelineExecutionInput, Violation
 from mlops_common.observability import logger
+from mlops_common.ports import (
+    DriftCooldown,
+    JsonDocuments,
+    Notifications,
+    ObjectNotFound,
+    ProcessingJobs,
+    TrainingRuns,
+)
 from mlops_common.settings import HandleDriftSettings
 
 VIOLATIONS_EXIT_PREFIX = "CompletedWithViolations"
 
 
+@dataclass(frozen=True, kw_only=True)
 class DriftServices:
-    """The adapters handle_drift talks to, bundled so the handler passes one object."""
+    """What handle_drift talks to, bundled so the handler passes one object."""
 
-    def __init__(
-        self,
-        *,
-        ledger: Ledger,
-        pipeline: TrainingPipeline,
-        sagemaker: SageMaker,
-        store: ObjectStore,
-        notifier: Notifier,
-    ) -> None:
-        self.ledger = ledger
-        self.pipeline = pipeline
-        self.sagemaker = sagemaker
-        self.store = store
-        self.notifier = notifier
-
-
-def _parse(model: type[ProcessingJobStateChange] | type[AlarmStateChange], event: Any) -> Any:
-    try:
-        return model.model_validate(event)
-    except ValidationError as exc:
-        raise EventNotUnderstood(f"malformed {model.__name__} event: {exc}") from exc
+    ledger: DriftCooldown
+    pipeline: TrainingRuns
+    sagemaker: ProcessingJobs
+    store: JsonDocuments
+    notifier: Notifications
 
 
 def _report_uri(detail: ProcessingJobDetail, services: DriftServices) -> str:
@@ -68,39 +48,44 @@ def _report_uri(detail: ProcessingJobDetail, services: DriftServices) -> str:
 
 
 def handle_drift_event(
-    event: Any, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
+    event: DriftEvent, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
 ) -> DriftOutcome:
     """Act on a Model Monitor violation or an alarm entering ALARM; ignore everything else."""
-    detail_type = event.get("detail-type") if isinstance(event, dict) else None
-    if detail_type == "SageMaker Processing Job State Change":
-        job = _parse(ProcessingJobStateChange, event).detail
-        if not (job.exit_message or "").startswith(VIOLATIONS_EXIT_PREFIX):
-            return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: no violations")
-        try:
-            uri = _report_uri(job, services)
-            violations = parse_violation_report(services.store.read_json(uri))
-        except (ObjectNotFound, ValueError) as exc:
-            # ViolationReportInvalid and JSONDecodeError are ValueErrors.
-            message = f"violation report of {job.processing_job_name} unusable: {exc}"
-            logger.error(message)
-            services.notifier.publish(f"Drift report unusable: {job.processing_job_name}", message)
-            return DriftOutcome(action="ignored", reason=message)
-        if not violations:
-            return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: empty report")
-        reason = f"Model Monitor job {job.processing_job_name}: {len(violations)} violation(s)"
-        return _retrain(reason, violations, services=services, settings=settings, now=now)
+    if isinstance(event, ProcessingJobStateChange):
+        return _on_monitoring_job(event.detail, services=services, settings=settings, now=now)
+    return _on_alarm(event.detail, services=services, settings=settings, now=now)
 
-    if detail_type == "CloudWatch Alarm State Change":
-        alarm = _parse(AlarmStateChange, event).detail
-        previous = alarm.previous_state.value if alarm.previous_state else None
-        if alarm.state.value != "ALARM" or previous == "ALARM":
-            return DriftOutcome(
-                action="ignored", reason=f"alarm {alarm.alarm_name}: {previous} -> {alarm.state.value}"
-            )
-        reason = f"alarm {alarm.alarm_name} entered ALARM: {alarm.state.reason}"
-        return _retrain(reason, [], services=services, settings=settings, now=now)
 
-    raise EventNotUnderstood(f"handle_drift does not handle detail-type {detail_type!r}")
+def _on_monitoring_job(
+    job: ProcessingJobDetail, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
+) -> DriftOutcome:
+    if not (job.exit_message or "").startswith(VIOLATIONS_EXIT_PREFIX):
+        return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: no violations")
+    try:
+        uri = _report_uri(job, services)
+        violations = parse_violation_report(services.store.read_json(uri))
+    except (ObjectNotFound, ValueError) as exc:
+        # ViolationReportInvalid and JSONDecodeError are ValueErrors.
+        message = f"violation report of {job.processing_job_name} unusable: {exc}"
+        logger.error(message)
+        services.notifier.publish(f"Drift report unusable: {job.processing_job_name}", message)
+        return DriftOutcome(action="ignored", reason=message)
+    if not violations:
+        return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: empty report")
+    reason = f"Model Monitor job {job.processing_job_name}: {len(violations)} violation(s)"
+    return _retrain(reason, violations, services=services, settings=settings, now=now)
+
+
+def _on_alarm(
+    alarm: AlarmDetail, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
+) -> DriftOutcome:
+    previous = alarm.previous_state.value if alarm.previous_state else None
+    if alarm.state.value != "ALARM" or previous == "ALARM":
+        return DriftOutcome(
+            action="ignored", reason=f"alarm {alarm.alarm_name}: {previous} -> {alarm.state.value}"
+        )
+    reason = f"alarm {alarm.alarm_name} entered ALARM: {alarm.state.reason}"
+    return _retrain(reason, [], services=services, settings=settings, now=now)
 
 
 def _retrain(

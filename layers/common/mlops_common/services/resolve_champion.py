@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.models import ChampionOutput
+from mlops_common.ports import ChampionLookup
 from mlops_common.settings import ResolveChampionSettings
 
 
-def resolve_champion(*, sagemaker: SageMaker, settings: ResolveChampionSettings) -> ChampionOutput:
+def resolve_champion(*, sagemaker: ChampionLookup, settings: ResolveChampionSettings) -> ChampionOutput:
     """The newest Approved package of the group and the live endpoint's config (nulls if absent)."""
     package = sagemaker.latest_approved_package(settings.model_package_group)
     endpoint = sagemaker.describe_endpoint(settings.endpoint_name)

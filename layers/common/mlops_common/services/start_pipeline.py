@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from pydantic import ValidationError
-
-from mlops_common.adapters.ledger import Ledger, object_pk, object_sk
-from mlops_common.adapters.pipeline import TrainingPipeline
-from mlops_common.domain.errors import EventNotUnderstood
-from mlops_common.domain.keys import classify_key, decode_event_key
+from mlops_common.aws_events import UploadMessage
+from mlops_common.domain.keys import classify_key, decode_event_key, object_pk, object_sk
 from mlops_common.domain.triggers import execution_name, expiry_epoch, window_start
-from mlops_common.models import (
-    BatchItemFailure,
-    BatchResponse,
-    ObjectCreatedEvent,
-    PipelineExecutionInput,
-    SqsEvent,
-)
+from mlops_common.models import BatchItemFailure, BatchResponse, PipelineExecutionInput
 from mlops_common.observability import logger
+from mlops_common.ports import TrainingRuns, UploadLedger
 from mlops_common.settings import StartPipelineSettings
 
 
@@ -53,18 +43,11 @@ class UploadBatchReport:
         )
 
 
-def _parse_sqs(event: Any) -> SqsEvent:
-    try:
-        return SqsEvent.model_validate(event)
-    except ValidationError as exc:
-        raise EventNotUnderstood(f"not an SQS event: {exc.error_count()} problem(s)") from exc
-
-
 def process_upload_batch(
-    event: Any,
+    messages: Sequence[UploadMessage],
     *,
-    ledger: Ledger,
-    pipeline: TrainingPipeline,
+    ledger: UploadLedger,
+    pipeline: TrainingRuns,
     settings: StartPipelineSettings,
     now: datetime,
 ) -> UploadBatchReport:
@@ -74,12 +57,11 @@ def process_upload_batch(
     pending: list[_Pending] = []
     in_this_batch: set[tuple[str, str]] = set()
 
-    for record in _parse_sqs(event).records:
-        try:
-            upload = ObjectCreatedEvent.model_validate(json.loads(record.body))
-        except (json.JSONDecodeError, ValidationError) as exc:
+    for record in messages:
+        upload = record.upload
+        if upload is None:
             # Fails alone: SQS redelivers it, then moves it to the DLQ, where it is kept.
-            logger.error("malformed message", message_id=record.message_id, error=str(exc)[:500])
+            logger.error("malformed message", message_id=record.message_id, error=record.problem)
             report.malformed += 1
             report.failed_message_ids.append(record.message_id)
             continue
@@ -133,8 +115,8 @@ def _start_or_defer(
     pending: list[_Pending],
     report: UploadBatchReport,
     *,
-    ledger: Ledger,
-    pipeline: TrainingPipeline,
+    ledger: UploadLedger,
+    pipeline: TrainingRuns,
     settings: StartPipelineSettings,
     now: datetime,
 ) -> None:

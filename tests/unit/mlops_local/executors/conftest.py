@@ -16,13 +16,16 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from PIL import Image
 
 from mlops_local.executors.base import ExecutionContext
 from mlops_local.executors.faults import FaultPlan
+from mlops_local.executors.training import script_mode_environment
+from mlops_local.synthetic_images import dataset_rows, generate_dataset, write_dataset_shard
+from tests.conftest import REPO_ROOT
 
 REGION = "us-east-1"
 BUCKET = "artifacts"
-REPO_ROOT = Path(__file__).resolve().parents[4]
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"
 
 
@@ -60,7 +63,7 @@ def make_context(s3: Any, tmp_path: Path, faults: FaultPlan):
             "s3": s3,
             "client": lambda service: boto3.client(service, region_name=REGION),
             "workdir": workdir,
-            "repo_root": REPO_ROOT,
+            "project_root": REPO_ROOT,
             "faults": faults,
             "progress": lambda message: None,
             "record_training_job": lambda request, result: recorded.append((request, result)),
@@ -100,6 +103,30 @@ def put_objects(s3: Any, prefix: str, files: dict[str, bytes]) -> str:
     for name, body in files.items():
         s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{name}", Body=body)
     return f"s3://{BUCKET}/{prefix}/"
+
+
+def upload_model(s3: Any, archive: Path, name: str) -> str:
+    """Put a model.tar.gz where a training job named ``name`` leaves it; return its URI."""
+    key = f"models/{name}/output/model.tar.gz"
+    s3.upload_file(str(archive), BUCKET, key)
+    return f"s3://{BUCKET}/{key}"
+
+
+def png_bytes(shade: int = 100, *, green: int | None = None) -> bytes:
+    """A 40x40 PNG of one colour: grey ``shade``, or ``shade`` with its own ``green`` channel."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (shade, shade if green is None else green, shade)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# An endpoint's DataCaptureConfig that records every request and response.
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 100,
+    "DestinationS3Uri": f"s3://{BUCKET}/capture",
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+}
 
 
 METRICS = [
@@ -146,31 +173,10 @@ def stand_in_training_request(s3: Any, name: str, *, spot: bool = False, epochs:
 
 def write_parquet_split(folder: Path, images_per_class: int, *, seed: int, image_size: int = 32) -> None:
     """Write one contract-shaped Parquet shard of synthetic photos (docs/contracts.md "Dataset")."""
-    import hashlib
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from PIL import Image
-
-    from mlops_local.synthetic_images import generate_dataset
-
     generated = generate_dataset(folder / "raw", images_per_class=images_per_class, seed=seed, image_size=48)
-    rows = []
-    for label, paths in sorted(generated.images.items()):
-        for path in paths:
-            original = path.read_bytes()
-            with Image.open(io.BytesIO(original)) as img:
-                fmt, (width, height) = img.format, img.size
-                resized = img.convert("RGB").resize((image_size, image_size))
-            png = io.BytesIO()
-            resized.save(png, format="PNG")
-            key = path.relative_to(folder / "raw").as_posix()
-            rows.append(
-                {"key": key, "source": "line-a", "label": label, "split": folder.name,
-                 "sha256": hashlib.sha256(original).hexdigest(), "image": png.getvalue(),
-                 "orig_width": width, "orig_height": height, "format": fmt}
-            )  # fmt: skip
-    pq.write_table(pa.Table.from_pylist(rows), folder / "part-00000.parquet")
+    write_dataset_shard(
+        folder, dataset_rows(generated, image_size=image_size, split=folder.name)[folder.name]
+    )
     shutil.rmtree(folder / "raw")
 
 
@@ -191,12 +197,13 @@ def train_real_model(dataset: Path, workdir: Path, version: str) -> Path:
         folder.mkdir(parents=True)
     env = {
         **os.environ,
-        "SM_CHANNEL_TRAIN": str(dataset / "train"),
-        "SM_CHANNEL_VALIDATION": str(dataset / "validation"),
-        "SM_MODEL_DIR": str(model_dir),
-        "SM_OUTPUT_DATA_DIR": str(workdir / "output"),
-        "SM_CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "TRAINING_JOB_NAME": version,
+        **script_mode_environment(
+            version,
+            {"train": dataset / "train", "validation": dataset / "validation"},
+            model_dir=model_dir,
+            output_data_dir=workdir / "output",
+            checkpoint_dir=workdir / "checkpoints",
+        ),
         "PYTHONPATH": str(REPO_ROOT / "training"),
     }
     subprocess.run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import time
 import urllib.request
@@ -11,35 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from mlops_local.executors.endpoint import DeploymentFailed, EndpointHost
 from mlops_local.executors.faults import FaultRule
 
+from .conftest import BUCKET, CAPTURE, png_bytes, upload_model
+
 pytestmark = pytest.mark.slow
-BUCKET = "artifacts"
-CAPTURE = {
-    "EnableCapture": True,
-    "InitialSamplingPercentage": 100,
-    "DestinationS3Uri": f"s3://{BUCKET}/capture",
-    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-    "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
-}
-
-
-def png_bytes(shade: int = 100) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 40), (shade, shade, shade)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def variant(s3: Any, archive: Path, name: str) -> dict[str, Any]:
-    key = f"models/{name}/output/model.tar.gz"
-    s3.upload_file(str(archive), BUCKET, key)
     return {
         "VariantName": "AllTraffic",
         "ModelName": name,
-        "ModelDataUrl": f"s3://{BUCKET}/{key}",
+        "ModelDataUrl": upload_model(s3, archive, name),
         "InitialVariantWeight": 1.0,
     }
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlops_local.executors.faults import FaultRule
-from mlops_local.executors.training import CAPACITY_ERROR, run_training_job
+from mlops_local.executors.training import CAPACITY_ERROR, run_training_job, script_mode_environment
+from tests.conftest import REPO_ROOT
 
-BUCKET = "artifacts"
-STAND_INS = Path(__file__).resolve().parent / "stand_ins"
-REPO_ROOT = Path(__file__).resolve().parents[4]
+from .conftest import BUCKET, STAND_INS
 
 
 def read_model(s3: Any, uri: str) -> dict[str, Any]:
@@ -25,6 +23,48 @@ def read_model(s3: Any, uri: str) -> dict[str, Any]:
         member = tar.extractfile("model.json")
         assert member is not None
         return json.loads(member.read())
+
+
+def test_script_mode_environment_of_a_training_job(tmp_path):
+    environment = script_mode_environment(
+        "job-1",
+        {"train": tmp_path / "input/data/train", "validation": tmp_path / "input/data/validation"},
+        model_dir=tmp_path / "model",
+        output_data_dir=tmp_path / "output/data",
+        checkpoint_dir=tmp_path / "checkpoints",
+        hyperparameters={"epochs": "3", "optimizer": "adam"},
+    )
+
+    assert environment == {
+        "TRAINING_JOB_NAME": "job-1",
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output/data"),
+        "SM_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "SM_HPS": json.dumps({"epochs": 3, "optimizer": "adam"}),
+        "SM_CHANNELS": json.dumps(["train", "validation"]),
+        "SM_CURRENT_HOST": "algo-1",
+        "SM_HOSTS": json.dumps(["algo-1"]),
+        "SM_CHANNEL_TRAIN": str(tmp_path / "input/data/train"),
+        "SM_CHANNEL_VALIDATION": str(tmp_path / "input/data/validation"),
+    }
+
+
+def test_script_mode_environment_without_hyperparameters_holds_only_the_paths(tmp_path):
+    environment = script_mode_environment(
+        "run-by-hand",
+        {"train": tmp_path / "train"},
+        model_dir=tmp_path / "model",
+        output_data_dir=tmp_path / "output",
+        checkpoint_dir=tmp_path / "checkpoints",
+    )
+
+    assert environment == {
+        "TRAINING_JOB_NAME": "run-by-hand",
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output"),
+        "SM_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "SM_CHANNEL_TRAIN": str(tmp_path / "train"),
+    }
 
 
 def test_completed_job_uploads_model_under_output_path(s3, make_context, training_request):
@@ -102,7 +142,7 @@ def test_training_failure_reports_the_script_error(s3, make_context, faults, tra
 def test_job_without_code_in_request_uses_checkout(s3, make_context, training_request):
     request = training_request(epochs=1)
     del request["HyperParameters"]["sagemaker_submit_directory"]
-    context = make_context(repo_root=STAND_INS)
+    context = make_context(project_root=STAND_INS)
 
     result = run_training_job(request, context)
 

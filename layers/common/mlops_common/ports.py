@@ -1,0 +1,123 @@
+"""What the services need from AWS, as interfaces (ports); ``adapters`` implements them with boto3.
+
+Services are typed against these Protocols, never against the adapter classes: an adapter matches
+its port structurally (it does not inherit from it), and so does an in-memory fake in a test. Each
+port holds only what one kind of service calls, so a fake implements a handful of methods, not the
+whole adapter. The values and errors that cross a port are defined here too, so services import
+nothing from ``adapters``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mlops_common.models import PipelineExecutionInput
+
+# --- values and errors crossing the ports --------------------------------------------------------
+
+
+class ObjectNotFound(LookupError):
+    """The S3 object does not exist."""
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """What the ledger knows about one upload event."""
+
+    new: bool  # first time this bucket/key/version/sequencer was seen
+    handled: bool  # a run was started (or deferred) for it already
+
+
+@dataclass(frozen=True)
+class StartResult:
+    execution_name: str
+    started: bool  # False: an execution of that name existed already (a harmless duplicate)
+
+
+# --- S3 -----------------------------------------------------------------------------------------
+
+
+class JsonDocuments(Protocol):
+    def read_json(self, uri: str) -> Any:
+        """The parsed JSON at ``s3://...`` ``uri``; ``ObjectNotFound`` if there is no such object."""
+        ...
+
+
+# --- the pipeline table (DynamoDB) ---------------------------------------------------------------
+
+
+class UploadLedger(Protocol):
+    def record_object(self, pk: str, sk: str, attributes: dict[str, str], expires_at: int) -> ObjectRecord:
+        """Write the upload once; a duplicate event changes nothing and reports what is known."""
+        ...
+
+    def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None: ...
+
+    def record_window(self, execution_name: str, attributes: dict[str, str], expires_at: int) -> None: ...
+
+
+class DriftCooldown(Protocol):
+    def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
+        """Atomically take the drift cooldown; False if another claim still holds it."""
+        ...
+
+    def release_cooldown(self, holder: str) -> None: ...
+
+
+# --- the training state machine (Step Functions) -------------------------------------------------
+
+
+class TrainingRuns(Protocol):
+    @property
+    def state_machine_arn(self) -> str: ...
+
+    def running_executions(self) -> list[str]: ...
+
+    def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
+        """Start ``name``; an execution of that name existing already is ``started=False``."""
+        ...
+
+
+# --- notifications (SNS) -------------------------------------------------------------------------
+
+
+class Notifications(Protocol):
+    def publish(self, subject: str, message: str) -> None: ...
+
+
+# --- SageMaker -----------------------------------------------------------------------------------
+
+
+class ChampionLookup(Protocol):
+    def latest_approved_package(self, group_name: str) -> dict[str, Any] | None:
+        """DescribeModelPackage of the newest Approved package of the group, or None."""
+        ...
+
+    def describe_endpoint(self, endpoint_name: str) -> dict[str, Any] | None: ...
+
+
+class Endpoints(Protocol):
+    def describe_endpoint(self, endpoint_name: str) -> dict[str, Any] | None: ...
+
+    def endpoint_config_exists(self, config_name: str) -> bool: ...
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> None: ...
+
+    def create_endpoint(self, endpoint_name: str, config_name: str) -> None: ...
+
+    def update_endpoint(
+        self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
+    ) -> None: ...
+
+
+class MonitoringSchedules(Protocol):
+    def monitoring_schedule_exists(self, schedule_name: str) -> bool: ...
+
+    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None: ...
+
+    def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None: ...
+
+
+class ProcessingJobs(Protocol):
+    def describe_processing_job(self, job_name: str) -> dict[str, Any]: ...

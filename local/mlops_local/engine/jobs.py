@@ -1,0 +1,415 @@
+"""The life of every job the embedded AWS is asked to run, from Create to the Describe that ends it.
+
+When a Glue job run or a SageMaker training / tuning / processing / transform job is created (by
+the state machine, a Lambda handler or the CLI), it is recorded as in progress and its executor
+runs in a worker thread. The executor's ``JobResult`` is then what Describe returns: status, failure
+reason and the API fields the executor filled in. Stop calls mark the job Stopping; it ends Stopped
+when its executor returns.
+
+``JobResult`` and ``ExecutionContext`` are the contract with the executors: the executors
+(``mlops_local.executors``) implement it, and whoever starts the engine hands them in, so that the
+engine never imports the code that runs jobs.
+
+Endpoints follow SageMaker: Creating/Updating, then InService on the new config, or, when the new
+model cannot be deployed, InService on the old config (update, auto-rollback) or Failed (create).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+JobKind = Literal["glue", "training", "tuning", "processing", "transform"]
+JobStatus = Literal["Completed", "Failed", "Stopped"]
+
+
+@dataclass
+class JobResult:
+    """The end state of one job, in the words of the Describe API."""
+
+    status: JobStatus
+    failure_reason: str | None = None
+    # Fields merged into the Describe response, named as the API names them
+    # (e.g. ``ModelArtifacts``, ``FinalMetricDataList``, ``BestTrainingJob``, ``SecondaryStatus``).
+    describe_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExecutionContext:
+    """Everything an executor may use besides the request itself."""
+
+    s3: Any  # a boto3 S3 client bound to the embedded AWS
+    client: Callable[[str], Any]  # any other boto3 client bound to the embedded AWS, by service name
+    workdir: Path  # a fresh folder for this job
+    project_root: Path  # where glue/, training/ and monitoring/ live
+    faults: Any  # mlops_local.executors.faults.FaultPlan: what to break in this job, if anything
+    progress: Callable[[str], None] = print  # one-line progress messages for the CLI
+    # Registers a child training job (tuning trials) so Describe/List calls see it.
+    record_training_job: Callable[[dict[str, Any], JobResult], None] | None = None
+
+
+Executor = Callable[..., JobResult]
+
+# The Describe field holding each kind's status, and the API's words for "running".
+_STATUS_FIELD = {
+    "training": "TrainingJobStatus",
+    "tuning": "HyperParameterTuningJobStatus",
+    "processing": "ProcessingJobStatus",
+    "transform": "TransformJobStatus",
+}
+_END_TIME_FIELD = {
+    "training": "TrainingEndTime",
+    "tuning": "HyperParameterTuningEndTime",
+    "processing": "ProcessingEndTime",
+    "transform": "TransformEndTime",
+}
+# Placeholders moto puts in Describe responses of jobs that have not produced them.
+_MOTO_PLACEHOLDER_FIELDS = {
+    "training": ("FinalMetricDataList", "SecondaryStatusTransitions", "ModelArtifacts"),
+    "tuning": (
+        "BestTrainingJob",
+        "OverallBestTrainingJob",
+        "TrainingJobStatusCounters",
+        "ObjectiveStatusCounters",
+    ),
+    "processing": (),
+    "transform": (),
+}
+_GLUE_STATE = {
+    "InProgress": "RUNNING",
+    "Stopping": "STOPPING",
+    "Completed": "SUCCEEDED",
+    "Failed": "FAILED",
+    "Stopped": "STOPPED",
+}
+
+
+@dataclass
+class JobRecord:
+    """One job as the local runtime tracks it."""
+
+    kind: str
+    name: str
+    request: dict[str, Any]
+    status: str = "InProgress"  # InProgress | Stopping | Completed | Failed | Stopped
+    failure_reason: str | None = None
+    describe_fields: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    ended_at: datetime | None = None
+    last_progress: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.done.is_set()
+
+
+class JobLifecycle:
+    """Runs executors for created jobs and answers what Describe should say about them."""
+
+    def __init__(
+        self,
+        *,
+        client: Callable[[str], Any],
+        run_dir: Path,
+        project_root: Path,
+        faults: Any = None,
+        executors: Mapping[str, Executor] | None = None,
+        load_executor: Callable[[str], Executor] | None = None,
+        on_progress: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        """``executors`` by job kind win over ``load_executor``, which finds the others on first use."""
+        self._client = client
+        self._run_dir = run_dir
+        self._project_root = project_root
+        self.faults = faults
+        self._executors = dict(executors or {})
+        self._load_executor = load_executor
+        self._on_progress = on_progress
+        self._jobs: dict[tuple[str, str], JobRecord] = {}
+        self._lock = threading.Lock()
+        self._sequence = itertools.count(1)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get(self, kind: str, name: str) -> JobRecord | None:
+        return self._jobs.get((kind, name))
+
+    def records(self, kind: str | None = None) -> list[JobRecord]:
+        return [job for (k, _), job in self._jobs.items() if kind is None or k == kind]
+
+    def running(self) -> list[JobRecord]:
+        return [job for job in self._jobs.values() if not job.finished]
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """Wait until every started job has finished; False if ``timeout`` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in list(self._jobs.values()):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not job.done.wait(remaining):
+                return False
+        return True
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(
+        self, kind: str, name: str, request: dict[str, Any], *, job: dict[str, Any] | None = None
+    ) -> JobRecord:
+        """Record the job as in progress and run its executor in a worker thread."""
+        record = JobRecord(kind=kind, name=name, request=copy.deepcopy(request))
+        with self._lock:
+            self._jobs[(kind, name)] = record
+            sequence = next(self._sequence)
+        workdir = self._run_dir / "jobs" / f"{sequence:03d}-{kind}-{name}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        context = ExecutionContext(
+            s3=self._client("s3"),
+            client=self._client,
+            workdir=workdir,
+            project_root=self._project_root,
+            faults=self.faults,
+            progress=lambda message: self._progress(record, message),
+            record_training_job=self.record_child_training_job,
+        )
+        worker = threading.Thread(
+            target=self._run, args=(record, context, job), name=f"{kind}-job-{name}", daemon=True
+        )
+        worker.start()
+        return record
+
+    def stop(self, kind: str, name: str) -> bool:
+        """Ask a job to stop; it ends Stopped when its executor returns. False if unknown."""
+        record = self.get(kind, name)
+        if record is None:
+            return False
+        if not record.finished:
+            record.status = "Stopping"
+        return True
+
+    def record_child_training_job(self, request: dict[str, Any], result: JobResult) -> None:
+        """A training job an executor ran itself (a tuning trial), recorded so Describe/List see it."""
+        name = request["TrainingJobName"]
+        backend = _sagemaker_backend()
+        if name not in backend.training_jobs:
+            self._client("sagemaker").create_training_job(**_without_local_keys(request), **_LOCAL_CHILD_MARK)
+        record = self._jobs.get(("training", name)) or JobRecord(kind="training", name=name, request=request)
+        self._finish(record, result)
+        self._jobs[("training", name)] = record
+
+    def _run(self, record: JobRecord, context: ExecutionContext, job: dict[str, Any] | None) -> None:
+        try:
+            executor = self._executor(record.kind)
+            if record.kind == "glue":
+                arguments = dict(record.request.get("Arguments") or {})
+                result = executor(job or {}, arguments, context)
+            else:
+                result = executor(copy.deepcopy(record.request), context)
+        except Exception as error:
+            result = JobResult(status="Failed", failure_reason=f"{type(error).__name__}: {error}")
+        self._finish(record, result)
+        self._progress(
+            record, f"{result.status}" + (f": {result.failure_reason}" if result.failure_reason else "")
+        )
+
+    def _executor(self, kind: str) -> Executor:
+        executor = self._executors.get(kind)
+        if executor is not None:
+            return executor
+        if self._load_executor is None:
+            raise LookupError(f"no executor runs {kind} jobs")
+        return self._load_executor(kind)
+
+    def _finish(self, record: JobRecord, result: JobResult) -> None:
+        status = result.status
+        if record.status == "Stopping" and status == "Completed":
+            status = "Stopped"
+        record.failure_reason = result.failure_reason
+        record.describe_fields = dict(result.describe_fields)
+        record.ended_at = datetime.now(UTC)
+        record.status = status
+        record.done.set()
+
+    def _progress(self, record: JobRecord, message: str) -> None:
+        record.last_progress = message
+        if self._on_progress is not None:
+            self._on_progress(record.kind, record.name, message)
+
+    # -- what Describe says ------------------------------------------------------------------
+
+    def describe(self, kind: str, name: str, response: dict[str, Any]) -> dict[str, Any]:
+        """moto's Describe response for a SageMaker job, corrected with what the executor did."""
+        record = self.get(kind, name)
+        if record is None:
+            return response
+        described = dict(response)
+        for placeholder in _MOTO_PLACEHOLDER_FIELDS[kind]:
+            described.pop(placeholder, None)
+        # Describe echoes the request (moto rewrites some of it, e.g. MetricDefinitions).
+        described.update({k: copy.deepcopy(v) for k, v in record.request.items() if k != "Tags"})
+        described[_STATUS_FIELD[kind]] = "Stopping" if record.status == "Stopping" else record.status
+        described["LastModifiedTime"] = record.ended_at or datetime.now(UTC)
+        if record.finished:
+            described[_END_TIME_FIELD[kind]] = record.ended_at
+        else:
+            described.pop(_END_TIME_FIELD[kind], None)
+        if kind == "training":
+            described["SecondaryStatus"] = {"InProgress": "Training"}.get(record.status, record.status)
+        if record.failure_reason:
+            described["FailureReason"] = record.failure_reason
+        else:
+            described.pop("FailureReason", None)
+        described.update(copy.deepcopy(record.describe_fields))
+        return described
+
+    def describe_glue_run(self, job_name: str, run: dict[str, Any]) -> dict[str, Any]:
+        """moto's GetJobRun ``JobRun`` corrected with the executor's state."""
+        record = self.get("glue", run["Id"])
+        if record is None:
+            return run
+        described = dict(run)
+        described["JobRunState"] = _GLUE_STATE[record.status]
+        described["StartedOn"] = record.started_at
+        described["LastModifiedOn"] = record.ended_at or datetime.now(UTC)
+        if record.finished:
+            described["CompletedOn"] = record.ended_at
+            described["ExecutionTime"] = int(
+                ((record.ended_at or record.started_at) - record.started_at).total_seconds()
+            )
+        else:
+            described.pop("CompletedOn", None)
+        if record.failure_reason:
+            described["ErrorMessage"] = record.failure_reason
+        identity = {"Id": described.get("Id"), "JobName": described.get("JobName")}
+        described.update(copy.deepcopy(record.describe_fields))
+        described.update(identity)  # the run's own id, whatever the executor reported
+        return described
+
+
+# Tuning trials are created through the API only to appear in List/Describe: this tag tells the
+# create hook not to start an executor for them.
+LOCAL_CHILD_TAG = "mlops-local:tuning-trial"
+_LOCAL_CHILD_MARK = {"Tags": [{"Key": LOCAL_CHILD_TAG, "Value": "true"}]}
+
+
+def _without_local_keys(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k != "Tags"}
+
+
+def _sagemaker_backend() -> Any:
+    from moto.sagemaker.models import sagemaker_backends  # noqa: PLC0415 - moto only inside the runtime
+
+    return sagemaker_backends["123456789012"]["us-east-1"]
+
+
+def model_container(sagemaker: Any, model_name: str) -> dict[str, Any]:
+    """The container a SageMaker model runs, with ``ModelDataUrl`` and ``Image`` resolved.
+
+    A model created from a model package (``PrimaryContainer.ModelPackageName``, as the pipeline
+    creates it from the registry) has no ``ModelDataUrl`` of its own: SageMaker takes the package's
+    inference specification, and so does the local runtime.
+    """
+    model = sagemaker.describe_model(ModelName=model_name)
+    container = dict(model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0])
+    package = container.get("ModelPackageName")
+    if package and not container.get("ModelDataUrl"):
+        described = sagemaker.describe_model_package(ModelPackageName=package)
+        packaged = described["InferenceSpecification"]["Containers"][0]
+        container.setdefault("Image", packaged.get("Image"))
+        container["ModelDataUrl"] = packaged["ModelDataUrl"]
+        container.setdefault("Environment", packaged.get("Environment", {}))
+    return container
+
+
+class DeploymentFailed(Exception):
+    """Stand-in when the endpoint host module is absent: the new model could not be deployed."""
+
+
+@dataclass
+class EndpointRecord:
+    name: str
+    status: str
+    config_name: str | None  # the config serving now (None until the first deploy succeeds)
+    pending_config: str | None = None
+    failure_reason: str | None = None
+    url: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class EndpointLifecycle:
+    """Create/Update of endpoints: deploys through the endpoint host, rolls back like SageMaker."""
+
+    def __init__(self, *, host: Any, client: Callable[[str], Any]) -> None:
+        self._host = host
+        self._client = client
+        self._endpoints: dict[str, EndpointRecord] = {}
+
+    def get(self, name: str) -> EndpointRecord | None:
+        return self._endpoints.get(name)
+
+    def records(self) -> list[EndpointRecord]:
+        return list(self._endpoints.values())
+
+    def create(self, name: str, config_name: str) -> EndpointRecord:
+        record = EndpointRecord(name=name, status="Creating", config_name=None, pending_config=config_name)
+        self._endpoints[name] = record
+        self._deploy_in_background(record)
+        return record
+
+    def update(self, name: str, config_name: str) -> EndpointRecord:
+        record = self._endpoints[name]
+        record.status = "Updating"
+        record.pending_config = config_name
+        record.failure_reason = None
+        record.done = threading.Event()
+        self._deploy_in_background(record)
+        return record
+
+    def _deploy_in_background(self, record: EndpointRecord) -> None:
+        threading.Thread(
+            target=self._deploy, args=(record,), name=f"endpoint-{record.name}", daemon=True
+        ).start()
+
+    def _deploy(self, record: EndpointRecord) -> None:
+        config_name = record.pending_config
+        assert config_name is not None
+        try:
+            variants, capture = self.resolve_config(config_name)
+            record.url = self._host.deploy(record.name, config_name, variants, capture)
+            record.config_name = config_name
+            record.status = "InService"
+        except Exception as error:
+            reason = getattr(error, "reason", None) or str(error)
+            if record.config_name is not None:
+                # SageMaker's auto-rollback: the old config keeps serving and the endpoint stays usable.
+                record.status = "InService"
+                record.failure_reason = f"Update to {config_name} failed and was rolled back: {reason}"
+            else:
+                record.status = "Failed"
+                record.failure_reason = reason
+        finally:
+            record.pending_config = None
+            record.done.set()
+
+    def resolve_config(self, config_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The config's production variants, each with its model's container (``ModelDataUrl``...)."""
+        sagemaker = self._client("sagemaker")
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        variants = []
+        for variant in config["ProductionVariants"]:
+            container = model_container(sagemaker, variant["ModelName"])
+            variants.append(
+                {
+                    **variant,
+                    "ModelDataUrl": container.get("ModelDataUrl"),
+                    "Image": container.get("Image"),
+                    "Environment": container.get("Environment", {}),
+                }
+            )
+        return variants, config.get("DataCaptureConfig")

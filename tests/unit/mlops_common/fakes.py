@@ -1,0 +1,205 @@
+"""In-memory fakes of the ports (``mlops_common.ports``): the services' decisions, without AWS.
+
+Each fake implements its Protocol structurally, as the adapters do, so the services accept them
+with no cast or type-checker override (mypy checks that at the end of this module).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mlops_common.models import PipelineExecutionInput
+from mlops_common.ports import (
+    ChampionLookup,
+    DriftCooldown,
+    Endpoints,
+    JsonDocuments,
+    MonitoringSchedules,
+    Notifications,
+    ObjectNotFound,
+    ObjectRecord,
+    ProcessingJobs,
+    StartResult,
+    TrainingRuns,
+    UploadLedger,
+)
+from mlops_common.settings import (
+    CheckDatasetSettings,
+    DeploySettings,
+    HandleDriftSettings,
+    MonitoringSettings,
+    ResolveChampionSettings,
+    StartPipelineSettings,
+)
+
+NOW = datetime(2026, 11, 12, 10, 7, tzinfo=UTC)
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:training"
+
+# Settings with every resource name given, as the template gives them (resource names have no
+# defaults: a test names the ones it uses).
+START_PIPELINE = StartPipelineSettings(table_name="table", training_state_machine_arn=STATE_MACHINE_ARN)
+HANDLE_DRIFT = HandleDriftSettings(
+    table_name="table",
+    training_state_machine_arn=STATE_MACHINE_ARN,
+    topic_arn="arn:aws:sns:us-east-1:123456789012:notifications",
+    endpoint_name="defect-classifier",
+)
+CHECK_DATASET = CheckDatasetSettings(data_bucket="data-bucket")
+RESOLVE_CHAMPION = ResolveChampionSettings(
+    model_package_group="defect-classifier", endpoint_name="defect-classifier"
+)
+DEPLOY = DeploySettings(
+    endpoint_name="defect-classifier",
+    artifacts_bucket="artifacts-bucket",
+    kms_key_arn="",
+    deploy_alarm_names="errors,latency",
+)
+MONITORING = MonitoringSettings(
+    artifacts_bucket="artifacts-bucket",
+    sagemaker_role_arn="arn:aws:iam::123456789012:role/sagemaker",
+    monitor_image_uri="156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+    record_preprocessor_uri="s3://artifacts-bucket/code/monitoring/record_preprocessor.py",
+    kms_key_arn="",
+)
+
+
+class FakeLedger:
+    """``UploadLedger`` and ``DriftCooldown`` over dicts."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict[str, str]] = {}
+        self.windows: dict[str, dict[str, str]] = {}
+        self.cooldown_holder: str | None = None
+        self.released = False
+
+    def record_object(self, pk: str, sk: str, attributes: dict[str, str], expires_at: int) -> ObjectRecord:
+        if (pk, sk) in self.objects:
+            old = self.objects[(pk, sk)]
+            return ObjectRecord(new=False, handled="run" in old or old["status"] == "rejected")
+        self.objects[(pk, sk)] = dict(attributes)
+        return ObjectRecord(new=True, handled=attributes["status"] == "rejected")
+
+    def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None:
+        self.objects[(pk, sk)].update(run=run, run_note=note)
+
+    def record_window(self, execution_name: str, attributes: dict[str, str], expires_at: int) -> None:
+        self.windows[execution_name] = dict(attributes)
+
+    def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
+        if self.cooldown_holder:
+            return False
+        self.cooldown_holder = holder
+        return True
+
+    def release_cooldown(self, holder: str) -> None:
+        self.released = True
+        self.cooldown_holder = None
+
+
+class FakePipeline:
+    """``TrainingRuns``: records the starts; ``running`` names executions in progress."""
+
+    state_machine_arn = STATE_MACHINE_ARN
+
+    def __init__(self, running: list[str] | None = None, fail: bool = False) -> None:
+        self.running = running or []
+        self.fail = fail
+        self.started: list[tuple[str, PipelineExecutionInput]] = []
+
+    def running_executions(self) -> list[str]:
+        return self.running
+
+    def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
+        if self.fail:
+            raise RuntimeError("throttled")
+        self.started.append((name, execution_input))
+        return StartResult(name, started=True)
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def publish(self, subject: str, message: str) -> None:
+        self.messages.append((subject, message))
+
+
+class FakeDocuments:
+    """``JsonDocuments``: ``s3://`` URIs mapped to parsed JSON (a missing one is ``ObjectNotFound``)."""
+
+    def __init__(self, documents: dict[str, Any] | None = None) -> None:
+        self.documents = dict(documents or {})
+
+    def read_json(self, uri: str) -> Any:
+        if uri not in self.documents:
+            raise ObjectNotFound(uri)
+        return self.documents[uri]
+
+
+class FakeSageMaker:
+    """Every SageMaker port: a registry, endpoints, monitoring schedules and processing jobs."""
+
+    def __init__(
+        self,
+        *,
+        package: dict[str, Any] | None = None,
+        endpoint: dict[str, Any] | None = None,
+        processing_jobs: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.package = package
+        self.endpoint = endpoint
+        self.processing_jobs = dict(processing_jobs or {})
+        self.endpoint_configs: dict[str, dict[str, Any]] = {}
+        self.schedules: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, Any]] = []
+
+    def latest_approved_package(self, group_name: str) -> dict[str, Any] | None:
+        return self.package
+
+    def describe_endpoint(self, endpoint_name: str) -> dict[str, Any] | None:
+        return self.endpoint
+
+    def endpoint_config_exists(self, config_name: str) -> bool:
+        return config_name in self.endpoint_configs
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> None:
+        self.endpoint_configs[request["EndpointConfigName"]] = request
+        self.calls.append(("create_endpoint_config", request["EndpointConfigName"]))
+
+    def create_endpoint(self, endpoint_name: str, config_name: str) -> None:
+        self.endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": config_name}
+        self.calls.append(("create_endpoint", config_name))
+
+    def update_endpoint(
+        self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
+    ) -> None:
+        self.endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": config_name}
+        self.calls.append(("update_endpoint", deployment_config))
+
+    def monitoring_schedule_exists(self, schedule_name: str) -> bool:
+        return schedule_name in self.schedules
+
+    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+        self.schedules[schedule_name] = config
+        self.calls.append(("create_monitoring_schedule", schedule_name))
+
+    def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+        self.schedules[schedule_name] = config
+        self.calls.append(("update_monitoring_schedule", schedule_name))
+
+    def describe_processing_job(self, job_name: str) -> dict[str, Any]:
+        return self.processing_jobs[job_name]
+
+
+# Static proof that each fake implements its ports: mypy reports a mismatch here (never executed).
+if TYPE_CHECKING:
+    _upload_ledger: UploadLedger = FakeLedger()
+    _drift_cooldown: DriftCooldown = FakeLedger()
+    _training_runs: TrainingRuns = FakePipeline()
+    _notifications: Notifications = FakeNotifier()
+    _documents: JsonDocuments = FakeDocuments()
+    _champion_lookup: ChampionLookup = FakeSageMaker()
+    _endpoints: Endpoints = FakeSageMaker()
+    _schedules: MonitoringSchedules = FakeSageMaker()
+    _processing_jobs: ProcessingJobs = FakeSageMaker()

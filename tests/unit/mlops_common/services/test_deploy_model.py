@@ -1,0 +1,39 @@
+"""deploy_model's use case with fake endpoints: create first, then canary updates that keep the old config."""
+
+from __future__ import annotations
+
+from mlops_common.models import DeployInput
+from mlops_common.services.deploy_model import deploy_model
+from tests.unit.mlops_common.fakes import DEPLOY, FakeSageMaker
+
+
+def test_first_deploy_creates_the_endpoint() -> None:
+    sagemaker = FakeSageMaker()
+    result = deploy_model(
+        DeployInput(model_name="model-v1", execution_name="run-1"), sagemaker=sagemaker, settings=DEPLOY
+    )
+    assert (result.action, result.previous_endpoint_config_name) == ("create", None)
+    assert [call for call, _ in sagemaker.calls] == ["create_endpoint_config", "create_endpoint"]
+    assert "KmsKeyId" not in sagemaker.endpoint_configs[result.endpoint_config_name]  # KMS_KEY_ARN empty
+
+
+def test_next_deploy_is_a_canary_update_rolled_back_by_the_alarms() -> None:
+    sagemaker = FakeSageMaker(endpoint={"EndpointConfigName": "old-config"})
+    result = deploy_model(
+        DeployInput(model_name="model-v2", execution_name="run-2"), sagemaker=sagemaker, settings=DEPLOY
+    )
+    assert (result.action, result.previous_endpoint_config_name) == ("update", "old-config")
+    ((_, deployment_config),) = [call for call in sagemaker.calls if call[0] == "update_endpoint"]
+    assert deployment_config["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "errors"},
+        {"AlarmName": "latency"},
+    ]
+
+
+def test_retry_reuses_its_config_and_updates_nothing() -> None:
+    sagemaker = FakeSageMaker()
+    request = DeployInput(model_name="model-v1", execution_name="run-1")
+    first = deploy_model(request, sagemaker=sagemaker, settings=DEPLOY)
+    again = deploy_model(request, sagemaker=sagemaker, settings=DEPLOY)
+    assert again.endpoint_config_name == first.endpoint_config_name
+    assert [call for call, _ in sagemaker.calls] == ["create_endpoint_config", "create_endpoint"]

@@ -1,0 +1,154 @@
+"""handle_drift's use case with in-memory fakes: when it retrains, notifies or ignores, without AWS."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops_common.aws_events import DriftEvent, parse_drift_event
+from mlops_common.services.handle_drift import DriftServices, handle_drift_event
+from tests.unit.mlops_common.fakes import (
+    HANDLE_DRIFT,
+    NOW,
+    FakeDocuments,
+    FakeLedger,
+    FakeNotifier,
+    FakePipeline,
+    FakeSageMaker,
+)
+
+ALARM = parse_drift_event(
+    {
+        "version": "0",
+        "id": "a-1",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2026-11-12T10:07:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:drift"],
+        "detail": {"alarmName": "drift", "state": {"value": "ALARM"}, "previousState": {"value": "OK"}},
+    }
+)
+REPORTS = "s3://artifacts/monitoring/reports/job-1"
+
+
+def monitoring_job(*, with_outputs: bool = True) -> DriftEvent:
+    detail: dict[str, object] = {
+        "ProcessingJobName": "job-1",
+        "ProcessingJobStatus": "Completed",
+        "ExitMessage": "CompletedWithViolations: Job completed successfully with 1 violations.",
+    }
+    if with_outputs:
+        detail["ProcessingOutputConfig"] = {"Outputs": [{"S3Output": {"S3Uri": REPORTS + "/"}}]}
+    return parse_drift_event(
+        {
+            "version": "0",
+            "id": "j-1",
+            "detail-type": "SageMaker Processing Job State Change",
+            "source": "aws.sagemaker",
+            "account": "123456789012",
+            "time": "2026-11-12T10:07:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+    )
+
+
+REPORT = {
+    "violations": [
+        {
+            "feature_name": "brightness",
+            "constraint_check_type": "baseline_drift_check",
+            "description": "Baseline drift distance: 0.31 exceeds threshold: 0.1",
+        }
+    ]
+}
+
+
+def services(
+    *,
+    ledger: FakeLedger | None = None,
+    pipeline: FakePipeline | None = None,
+    notifier: FakeNotifier | None = None,
+    documents: FakeDocuments | None = None,
+    sagemaker: FakeSageMaker | None = None,
+) -> DriftServices:
+    return DriftServices(
+        ledger=ledger or FakeLedger(),
+        pipeline=pipeline or FakePipeline(),
+        sagemaker=sagemaker or FakeSageMaker(),
+        store=documents or FakeDocuments(),
+        notifier=notifier or FakeNotifier(),
+    )
+
+
+def test_drift_start_failure_gives_the_cooldown_back() -> None:
+    ledger = FakeLedger()
+    with pytest.raises(RuntimeError):
+        handle_drift_event(
+            ALARM,
+            services=services(ledger=ledger, pipeline=FakePipeline(fail=True)),
+            settings=HANDLE_DRIFT,
+            now=NOW,
+        )
+    assert ledger.released
+    assert ledger.cooldown_holder is None
+
+
+def test_drift_notification_only_when_a_run_starts() -> None:
+    notifier = FakeNotifier()
+    bundle = services(notifier=notifier)
+    actions = [
+        handle_drift_event(ALARM, services=bundle, settings=HANDLE_DRIFT, now=NOW).action for _ in range(3)
+    ]
+    assert actions == ["started", "cooldown", "cooldown"]
+    assert len(notifier.messages) == 1
+    assert "entered ALARM" in notifier.messages[0][1]
+
+
+def test_violations_in_the_report_start_a_run_and_name_the_features() -> None:
+    notifier, pipeline = FakeNotifier(), FakePipeline()
+    documents = FakeDocuments({f"{REPORTS}/constraint_violations.json": REPORT})
+    outcome = handle_drift_event(
+        monitoring_job(),
+        services=services(notifier=notifier, pipeline=pipeline, documents=documents),
+        settings=HANDLE_DRIFT,
+        now=NOW,
+    )
+    assert (outcome.action, [v.feature_name for v in outcome.violations]) == ("started", ["brightness"])
+    ((name, execution_input),) = pipeline.started
+    assert (name, execution_input.trigger) == (outcome.execution_name, "drift")
+    assert "brightness [baseline_drift_check]: distance 0.31 (threshold 0.1)" in notifier.messages[0][1]
+
+
+def test_report_location_falls_back_to_describe_processing_job() -> None:
+    described = {
+        "ProcessingJobName": "job-1",
+        "ProcessingJobStatus": "Completed",
+        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": REPORTS}}]},
+    }
+    documents = FakeDocuments({f"{REPORTS}/constraint_violations.json": REPORT})
+    bundle = services(documents=documents, sagemaker=FakeSageMaker(processing_jobs={"job-1": described}))
+    outcome = handle_drift_event(
+        monitoring_job(with_outputs=False), services=bundle, settings=HANDLE_DRIFT, now=NOW
+    )
+    assert outcome.action == "started"
+
+
+def test_missing_report_notifies_and_is_ignored() -> None:
+    notifier, pipeline = FakeNotifier(), FakePipeline()
+    bundle = services(notifier=notifier, pipeline=pipeline)
+    outcome = handle_drift_event(monitoring_job(), services=bundle, settings=HANDLE_DRIFT, now=NOW)
+    assert outcome.action == "ignored"
+    assert "unusable" in outcome.reason
+    assert pipeline.started == []
+    assert len(notifier.messages) == 1
+
+
+def test_running_execution_leaves_the_cooldown_free() -> None:
+    ledger = FakeLedger()
+    bundle = services(ledger=ledger, pipeline=FakePipeline(running=["upload-run"]))
+    outcome = handle_drift_event(ALARM, services=bundle, settings=HANDLE_DRIFT, now=NOW)
+    assert (outcome.action, outcome.execution_name) == ("running", "upload-run")
+    assert ledger.cooldown_holder is None
