@@ -176,11 +176,19 @@ class PreparationSettings:
     limits: ImageLimits = ImageLimits()
 
 
-def object_record(spark_path: str, data: bytes, settings: PreparationSettings) -> dict[str, Any]:
-    """The dataset row of one object read by Spark: ``reason`` is set when it is quarantined."""
+def object_record(
+    spark_path: str, data: bytes, settings: PreparationSettings, modified: int | None = None
+) -> dict[str, Any]:
+    """The dataset row of one object read by Spark: ``reason`` is set when it is quarantined.
+
+    ``modified``: the object's modification time (S3 LastModified) in whole seconds, passed through
+    so the driver can tell new uploads from ones an earlier run covered.
+    """
     place = place_object(location_from_spark_path(spark_path), list(settings.roots))
     record: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
-    record.update(location=place.location, key=place.key, source=place.source, label=place.label)
+    record.update(
+        location=place.location, key=place.key, source=place.source, label=place.label, modified=modified
+    )
     if place.problem is not None:
         record["reason"] = place.problem
         return record
@@ -222,14 +230,22 @@ RECORD_FIELDS = (
     "channel_sum_sq",
     "pixels",
     "features",
+    "modified",
 )
 
 
 def prepare_batches(batches: Iterator[pd.DataFrame], settings: PreparationSettings) -> Iterator[pd.DataFrame]:
-    """``mapInPandas`` body: ``binaryFile`` rows (``path``, ``content``) in, one record per object out."""
+    """``mapInPandas`` body: ``binaryFile`` rows (``path``, ``content``, optional ``modified``) in,
+    one record per object out."""
     for batch in batches:
+        modified = batch["modified"] if "modified" in batch else [None] * len(batch)
         records = [
-            object_record(path, bytes(content) if content is not None else b"", settings)
-            for path, content in zip(batch["path"], batch["content"], strict=True)
+            object_record(
+                path,
+                bytes(content) if content is not None else b"",
+                settings,
+                None if moment is None or pd.isna(moment) else int(moment),
+            )
+            for path, content, moment in zip(batch["path"], batch["content"], modified, strict=True)
         ]
         yield pd.DataFrame.from_records(records, columns=list(RECORD_FIELDS))

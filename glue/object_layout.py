@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 
 S3_SCHEMES = ("s3", "s3a", "s3n")
@@ -146,7 +147,28 @@ def place_object(location: str, roots: list[SourceRoot]) -> ObjectPlace:
             "",
             f"unexpected_layout: {len(parts)} levels under the source path, expected <source>/<label>/<file>",
         )
+    unsafe = unsafe_character("/".join(parts[:2]))
+    if unsafe is not None:
+        # The trigger rejects these keys too (mlops_common.domain.keys): a label that looks like
+        # another, or like nothing, must not become a class.
+        return ObjectPlace(
+            location, key, source, "", f"invalid_label_name: {unsafe} in the source or label folder"
+        )
     return ObjectPlace(location, key, source, parts[1])
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first control, invisible or bidirectional character in ``text`` as ``U+XXXX``; None if none.
+
+    The same rule as the trigger's (mlops_common.domain.keys): control characters, format
+    characters (category Cf: bidirectional controls, zero-width characters, the BOM), line and
+    paragraph separators and spaces other than U+0020.
+    """
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in {"Cc", "Cf", "Zl", "Zp"} or (category == "Zs" and ch != " "):
+            return f"U+{ord(ch):04X}"
+    return None
 
 
 def unread_reason(location: str, roots: list[SourceRoot], size: int | None) -> str:

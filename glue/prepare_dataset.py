@@ -10,6 +10,13 @@ reason, recorded as a duplicate of the kept copy, or kept, normalised and given 
 driver only sees metadata (keys, hashes, counts), never image bytes. Outputs, under
 ``<output_path>/<dataset_version>/`` (docs/contracts.md "Dataset"): Parquet shards per split,
 ``manifest.json``, ``duplicates.jsonl``, ``quarantine.jsonl`` and ``stats.json``.
+
+A run covers a defined snapshot of the uploads: with ``--uploads_until`` only objects last modified
+(S3 LastModified, a local file's mtime) at or before that instant are listed and read; later ones
+belong to the follow-up run. ``--uploads_since`` (the previous run's ``until``) only splits the
+count into ``new`` and ``previously_covered``: every run trains on everything up to ``until``.
+A label folder with too few usable images is excluded (its objects quarantined with the reason);
+the run fails only when the normal class or every defect class is lost.
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 from pyspark import StorageLevel
@@ -62,6 +70,7 @@ PARTITIONS_PER_CORE = 4
 # What the driver collects per object (metadata only); "location" is dropped from the documents.
 OBJECT_FIELDS = ("location", "key", "source", "label", "split", "sha256")
 DUPLICATE_FIELDS = ("location", "key", "source", "sha256", "kept_key")
+EXCLUDED_LABEL = "excluded_label"  # the quarantine reason code of objects under an excluded label
 QUARANTINE_FIELDS = ("location", "key", "source", "reason")
 # The modules the executors import; on Glue --extra-py-files ships them, locally addPyFile does.
 WORKER_MODULES = (image_preparation, object_layout, image_features, image_decoding)
@@ -94,9 +103,17 @@ class JobConfig:
     max_image_side: int = 10_000
     # Local runs only: the folder the source paths were copied into as <mirror>/<bucket>/<key>.
     s3_mirror: str = ""
+    # ISO-8601 instants (UTC when no offset is given); empty: no bound (see UploadWindow).
+    uploads_since: str = ""
+    uploads_until: str = ""
 
     def __post_init__(self) -> None:
         check_fractions(self.val_fraction, self.test_fraction)
+        window = self.upload_window  # parses both: a bad timestamp fails before any work
+        if window.since is not None and window.until is not None and window.since > window.until:
+            raise ValueError(
+                f"uploads_since={self.uploads_since} is later than uploads_until={self.uploads_until}"
+            )
         if not 8 <= self.image_size <= 1024:
             raise ValueError(f"image_size={self.image_size} must be between 8 and 1024")
         if self.min_images_per_class < 1:
@@ -107,6 +124,69 @@ class JobConfig:
     @property
     def dataset_uri(self) -> str:
         return f"{self.output_path.rstrip('/')}/{self.dataset_version}"
+
+    @property
+    def upload_window(self) -> UploadWindow:
+        return UploadWindow(
+            since=parse_instant(self.uploads_since, "uploads_since") if self.uploads_since else None,
+            until=parse_instant(self.uploads_until, "uploads_until") if self.uploads_until else None,
+        )
+
+
+def parse_instant(text: str, name: str) -> datetime:
+    """An ISO-8601 timestamp as an aware UTC datetime; one without an offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name}={text!r} is not an ISO-8601 timestamp, e.g. 2026-01-31T12:00:00Z") from exc
+    # The pipeline passes UTC; reading a bare timestamp in the machine's zone would shift the snapshot.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class UploadWindow:
+    """Which uploads a run covers: ``since < LastModified <= until`` are new, ``<= since`` covered before.
+
+    Compared in whole seconds since the epoch: S3's LastModified has that resolution, so a local
+    file's mtime (which has more) is truncated the same way on the driver and in Spark, and an object
+    is in exactly one of two consecutive windows (the second's ``since`` is the first's ``until``).
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def since_second(self) -> int | None:
+        return None if self.since is None else whole_seconds(self.since)
+
+    @property
+    def until_second(self) -> int | None:
+        return None if self.until is None else whole_seconds(self.until)
+
+    def includes(self, modified: int) -> bool:
+        """Whether an object last modified at ``modified`` (whole seconds) is in this run's snapshot."""
+        until = self.until_second
+        return until is None or modified <= until
+
+    def is_new(self, modified: int) -> bool:
+        """Whether an object in the snapshot was not yet covered by the run that ended at ``since``."""
+        since = self.since_second
+        return since is None or modified > since
+
+    def describe(self) -> dict[str, str | None]:
+        return {"since": _iso(self.since), "until": _iso(self.until)}
+
+
+def whole_seconds(moment: datetime) -> int:
+    """Seconds since the epoch, rounded down (exact integer arithmetic, no float rounding)."""
+    return (moment - _EPOCH) // timedelta(seconds=1)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 REQUIRED_ARGUMENTS = ("source_paths", "output_path", "dataset_version")
@@ -119,6 +199,8 @@ OPTIONAL_ARGUMENTS = (
     "min_image_side",
     "max_image_side",
     "s3_mirror",
+    "uploads_since",
+    "uploads_until",
 )
 
 
@@ -197,69 +279,64 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
     if any(output.location.startswith(root.location) for root in roots):
         # Writing under an upload prefix would trigger the pipeline on its own output.
         raise ValueError(f"output {config.dataset_uri} lies under a source path")
-    listed = list_source_objects(roots)
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
-    settings = PreparationSettings(
-        roots=tuple(roots),
-        image_size=config.image_size,
-        val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction,
-        limits=ImageLimits(min_side=config.min_image_side, max_side=config.max_image_side),
-    )
-    raw = (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .load([root.location for root in roots])
-        .select("path", "content")
-    )
-    # The reader makes a partition per ~32 small files; merging them (no shuffle) keeps every core
-    # busy while saving the per-task overhead of hundreds of tiny tasks in each later action.
-    raw = raw.coalesce(spark.sparkContext.defaultParallelism * PARTITIONS_PER_CORE)
-    records = raw.mapInPandas(partial(image_preparation.prepare_batches, settings=settings), _record_schema())
-    records = records.persist(StorageLevel.MEMORY_AND_DISK)
-    by_content = Window.partitionBy("sha256").orderBy("key", "location")
-    ranked = (
-        records.where(F.col("reason").isNull())
-        .select(
-            "*",
-            F.row_number().over(by_content).alias("copy_rank"),
-            F.first("key").over(by_content).alias("kept_key"),
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
+    window = config.upload_window
+    listing = list_source_objects(roots, window)
+    listed = listing.objects
+    records = _read_records(spark, config, roots).persist(StorageLevel.MEMORY_AND_DISK)
+    ranked = _ranked(records, excluded=())
     try:
         started = time.perf_counter()
-        rejected = _rows(records.where(F.col("reason").isNotNull()).select(*QUARANTINE_FIELDS, "label"))
-        valid = _rows(ranked.select(*OBJECT_FIELDS, "kept_key", "copy_rank"))
+        rejected = _rows(
+            records.where(F.col("reason").isNotNull()).select(*QUARANTINE_FIELDS, "label", "modified")
+        )
+        valid = _rows(ranked.select(*OBJECT_FIELDS, "modified", "kept_key", "copy_rank"))
         LOG.info(
             "read and prepared %d objects in %.1f s",
             len(rejected) + len(valid),
             time.perf_counter() - started,
         )
-        records.unpersist()
-        objects = [_only(row, OBJECT_FIELDS) for row in valid if row["copy_rank"] == 1]
-        duplicates = [_only(row, DUPLICATE_FIELDS) for row in valid if row["copy_rank"] > 1]
         read = {row["location"] for row in rejected + valid}
         unread = [
             {
                 "location": location,
                 "key": place.key,
                 "source": place.source,
-                "reason": unread_reason(location, roots, listed[location]),
+                "label": place.label,
+                "modified": listed[location].modified,
+                "reason": unread_reason(location, roots, listed[location].size),
             }
             for location in sorted(set(listed) - read)
             for place in [place_object(location, roots)]
         ]
-        quarantine = [_only(row, QUARANTINE_FIELDS) for row in rejected] + unread
+        labels_seen = {row["label"] for row in rejected + valid if row["label"]}
+        excluded = labels_to_exclude(labels_seen, valid, config.min_images_per_class)
+        remaining = valid
+        if excluded:
+            LOG.warning("labels excluded for too few usable images: %s", excluded)
+            # Ranked again without them: a copy in another label of an image whose kept copy was
+            # under an excluded label becomes the kept one (labels_to_exclude counted it so).
+            ranked.unpersist()
+            ranked = _ranked(records, excluded=sorted(excluded))
+            remaining = _rows(ranked.select(*OBJECT_FIELDS, "kept_key", "copy_rank"))
+        records.unpersist()
+        objects = [_only(row, OBJECT_FIELDS) for row in remaining if row["copy_rank"] == 1]
+        duplicates = [_only(row, DUPLICATE_FIELDS) for row in remaining if row["copy_rank"] > 1]
+        reasons = {label: excluded_reason(label, usable, config) for label, usable in excluded.items()}
+        # Usable objects of an excluded label go to quarantine with that reason; those already
+        # quarantined keep their own, more specific reason. Either way each is accounted once.
+        dropped = [dict(row, reason=reasons[row["label"]]) for row in valid if row["label"] in excluded]
+        quarantine = [_only(row, QUARANTINE_FIELDS) for row in rejected + unread + dropped]
         check_usable(
             config,
             roots=roots,
-            labels_seen={row["label"] for row in rejected + valid if row["label"]},
+            labels_seen=labels_seen,
+            excluded=excluded,
             objects=objects,
             duplicates=duplicates,
             quarantine=quarantine,
         )
         accounting = account(listed, objects, duplicates, quarantine)
+        per_label = Counter(row["label"] for row in rejected + valid + unread)
         started = time.perf_counter()
         kept = ranked.where(F.col("copy_rank") == 1)
         stats = dataset_stats(
@@ -268,6 +345,13 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
             duplicates=duplicates,
             quarantine=quarantine,
             accounting=accounting,
+            uploads=upload_counts(
+                window, [row["modified"] for row in rejected + valid + unread], len(listing.after_snapshot)
+            ),
+            excluded_labels={
+                label: {"reason": reasons[label], "usable": usable, "objects": per_label[label]}
+                for label, usable in sorted(excluded.items())
+            },
             channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
             feature_baseline=_feature_baseline(kept),
         )
@@ -298,6 +382,52 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
     )
     _write_documents(result)
     return result
+
+
+def _read_records(spark: SparkSession, config: JobConfig, roots: Sequence[SourceRoot]) -> DataFrame:
+    """One record per object in the snapshot (``image_preparation.RECORD_FIELDS``), not yet computed."""
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
+    settings = PreparationSettings(
+        roots=tuple(roots),
+        image_size=config.image_size,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        limits=ImageLimits(min_side=config.min_image_side, max_side=config.max_image_side),
+    )
+    files = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load([root.location for root in roots])
+    )
+    until = config.upload_window.until_second
+    if until is not None:
+        # The same bound as the listing (whole seconds: floor(t) <= until  <=>  t < until + 1 s). A
+        # plain comparison of modificationTime with a literal is pushed into the file source, which
+        # checks each file's status before opening it: the follow-up run's bytes are never fetched.
+        end = _EPOCH + timedelta(seconds=until + 1)
+        files = files.where(F.col("modificationTime") < F.lit(end))
+    raw = files.select("path", "content", F.unix_seconds("modificationTime").alias("modified"))
+    # The reader makes a partition per ~32 small files; merging them (no shuffle) keeps every core
+    # busy while saving the per-task overhead of hundreds of tiny tasks in each later action.
+    raw = raw.coalesce(spark.sparkContext.defaultParallelism * PARTITIONS_PER_CORE)
+    return raw.mapInPandas(partial(image_preparation.prepare_batches, settings=settings), _record_schema())
+
+
+def _ranked(records: DataFrame, excluded: Sequence[str]) -> DataFrame:
+    """The valid records outside ``excluded`` labels, each with its copy rank among identical bytes.
+
+    Rank 1 (the smallest key, then location) is kept; the others are duplicates of ``kept_key``.
+    ``labels_to_exclude`` applies the same rule on the driver: keep the two in step.
+    """
+    usable = records.where(F.col("reason").isNull())
+    if excluded:
+        usable = usable.where(~F.col("label").isin(list(excluded)))
+    by_content = Window.partitionBy("sha256").orderBy("key", "location")
+    return usable.select(
+        "*",
+        F.row_number().over(by_content).alias("copy_rank"),
+        F.first("key").over(by_content).alias("kept_key"),
+    ).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _rows(frame: DataFrame) -> list[dict[str, Any]]:
@@ -373,6 +503,7 @@ def _record_schema() -> T.StructType:
             T.StructField("channel_sum_sq", T.ArrayType(T.DoubleType())),
             T.StructField("pixels", T.LongType()),
             T.StructField("features", T.MapType(T.StringType(), T.DoubleType())),
+            T.StructField("modified", T.LongType()),
         ]
     )
 
@@ -380,16 +511,64 @@ def _record_schema() -> T.StructType:
 # --- rules on metadata (driver side, no Spark) -----------------------------------------------------
 
 
+def labels_to_exclude(
+    labels_seen: Collection[str], valid: Sequence[dict[str, Any]], minimum: int
+) -> dict[str, int]:
+    """Labels left with fewer than ``minimum`` usable images, each with its usable count.
+
+    Usable: valid and the kept copy of its bytes, the first by (key, location) among identical
+    bytes (the rule ``_ranked`` applies in Spark). A label can lose images to copies under other
+    labels, and gets them back when those labels go, so labels are dropped in rounds: first those
+    that cannot reach the minimum even with every copy back (a ``typo/`` folder with one stray or
+    broken file), then, once none of those is left, the ones still short. A label once excluded
+    stays so; dropping one never lowers another's count, so the rounds end.
+    """
+    own = Counter(label for label, _sha256 in {(row["label"], row["sha256"]) for row in valid})
+    excluded: dict[str, int] = {}
+    while True:
+        first: dict[str, tuple[str, str, str]] = {}
+        for row in valid:
+            if row["label"] in excluded:
+                continue
+            candidate = (row["key"], row["location"], row["label"])
+            if row["sha256"] not in first or candidate < first[row["sha256"]]:
+                first[row["sha256"]] = candidate
+        usable = Counter(label for _key, _location, label in first.values())
+        short = {
+            label: usable[label]
+            for label in sorted(labels_seen)
+            if label not in excluded and usable[label] < minimum
+        }
+        if not short:
+            return excluded
+        hopeless = {label: count for label, count in short.items() if own[label] < minimum}
+        excluded.update(hopeless or short)
+
+
+def excluded_reason(label: str, usable: int, config: JobConfig) -> str:
+    """The quarantine reason of the objects under an excluded label (also in stats.json)."""
+    images = "image" if usable == 1 else "images"
+    return (
+        f"{EXCLUDED_LABEL}: label {label!r} excluded: {usable} usable {images},"
+        f" at least {config.min_images_per_class} needed"
+    )
+
+
 def check_usable(
     config: JobConfig,
     *,
     roots: Sequence[SourceRoot],
     labels_seen: set[str],
+    excluded: Mapping[str, int],
     objects: Sequence[dict[str, Any]],
     duplicates: Sequence[dict[str, Any]],
     quarantine: Sequence[dict[str, Any]],
 ) -> None:
-    """Raise DatasetError without a label folder, with a class too small or without the normal class."""
+    """Raise DatasetError without a label folder, or when the normal class or every defect class is lost.
+
+    Labels that fell short are already ``excluded``; they fail the run only by leaving no normal
+    class or no defect class, since a model needs both to learn anything.
+    """
     where = ", ".join(root.location for root in roots)
     if not labels_seen:
         raise DatasetError(
@@ -397,16 +576,41 @@ def check_usable(
             f" found {len(quarantine)} object(s) elsewhere or unreadable"
         )
     kept = Counter(row["label"] for row in objects)
-    short = {label: kept[label] for label in sorted(labels_seen) if kept[label] < config.min_images_per_class}
-    if short:
-        detail = ", ".join(f"{label}: {count}" for label, count in short.items())
+    short = ", ".join(f"{label}: {count}" for label, count in sorted(excluded.items()))
+    lost = (
+        f"classes with fewer than {config.min_images_per_class} usable images (after quarantine"
+        f" and deduplication) are excluded: {short}; "
+        if excluded
+        else ""
+    )
+    counts = f"{len(quarantine)} object(s) quarantined, {len(duplicates)} duplicate(s)"
+    normal = config.normal_class
+    if normal not in kept:
+        found = "too few usable images" if normal in excluded else "no images"
         raise DatasetError(
-            f"classes with fewer than {config.min_images_per_class} usable images (after quarantine"
-            f" and deduplication): {detail}; {len(quarantine)} object(s) quarantined,"
-            f" {len(duplicates)} duplicate(s)"
+            f"the normal class {normal!r} has {found}; {lost}labels left: {sorted(kept)}; {counts}"
         )
-    if config.normal_class not in kept:
-        raise DatasetError(f"the normal class {config.normal_class!r} has no images; labels: {sorted(kept)}")
+    if not set(kept) - {normal}:
+        raise DatasetError(
+            f"no defect class left beside the normal class {normal!r}: {lost or 'no other label folder; '}"
+            f"{counts}"
+        )
+
+
+def upload_counts(window: UploadWindow, modified: Iterable[int], after_snapshot: int) -> dict[str, Any]:
+    """The ``uploads`` block of stats.json: the snapshot and how many of its objects are new.
+
+    ``modified``: LastModified (whole seconds) of every object accounted in this run;
+    ``after_snapshot``: how many the listing left to the follow-up run (later than ``until``).
+    """
+    times = list(modified)
+    new = sum(1 for moment in times if window.is_new(moment))
+    return {
+        **window.describe(),
+        "new": new,
+        "previously_covered": len(times) - new,
+        "after_snapshot": after_snapshot,
+    }
 
 
 def account(
@@ -441,10 +645,13 @@ def dataset_stats(
     duplicates: Sequence[dict[str, Any]],
     quarantine: Sequence[dict[str, Any]],
     accounting: dict[str, Any],
+    uploads: dict[str, Any],
+    excluded_labels: dict[str, dict[str, Any]],
     channel_sums: tuple[list[float], list[float], int],
     feature_baseline: dict[str, dict[str, float]],
 ) -> dict[str, Any]:
-    """``stats.json``: counts, accounting, channel statistics of the train split, feature baseline."""
+    """``stats.json``: counts, accounting, the upload snapshot, excluded labels, channel statistics of
+    the train split, feature baseline."""
     labels = sorted({row["label"] for row in objects})
     per_class = Counter((row["label"], row["split"]) for row in objects)
     sums, squares, pixels = channel_sums
@@ -460,6 +667,8 @@ def dataset_stats(
         "labels": labels,
         "normal_class": config.normal_class,
         "accounting": accounting,
+        "uploads": uploads,
+        "excluded_labels": excluded_labels,
         "classes": {label: {split: per_class[(label, split)] for split in SPLITS} for label in labels},
         "splits": {split: sum(per_class[(label, split)] for label in labels) for split in SPLITS},
         "split_fractions": {"validation": config.val_fraction, "test": config.test_fraction},
@@ -480,31 +689,62 @@ def _only(row: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 # --- storage (listing and small documents; S3 or local) --------------------------------------------
 
 
-def list_source_objects(roots: Sequence[SourceRoot]) -> dict[str, int]:
-    """Size of every object under the roots by location, including those Spark's reader skips."""
-    sizes: dict[str, int] = {}
+class ListedObject(NamedTuple):
+    size: int
+    modified: int  # S3 LastModified or a local file's mtime, whole seconds since the epoch
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """The listing, cut at the snapshot: ``objects`` are this run's, by location."""
+
+    objects: dict[str, ListedObject]
+    after_snapshot: dict[str, ListedObject]  # modified after --uploads_until: the follow-up run's
+
+
+def list_source_objects(roots: Sequence[SourceRoot], window: UploadWindow | None = None) -> SourceListing:
+    """Every object under the roots, including those Spark's reader skips, cut at ``window.until``.
+
+    The cut is the one the reader applies to ``modificationTime``: accounting checks that every
+    object listed here comes back, so the two must agree on which objects are in the snapshot.
+    """
+    window = window or UploadWindow()
+    found: dict[str, ListedObject] = {}
     for root in roots:
-        found = _list_s3(root) if root.is_s3 else _list_local(root)
-        if not found:
+        under = _list_s3(root) if root.is_s3 else _list_local(root)
+        if not under:
             raise DatasetError(f"no objects under {root.location}: no label folder to read")
-        sizes.update(found)
-    return sizes
+        found.update(under)
+    objects = {location: item for location, item in found.items() if window.includes(item.modified)}
+    if not objects:
+        raise DatasetError(
+            f"all {len(found)} object(s) under {', '.join(root.location for root in roots)} were"
+            f" modified after uploads_until={_iso(window.until)}: nothing in this snapshot"
+        )
+    after = {location: item for location, item in found.items() if location not in objects}
+    return SourceListing(objects, after)
 
 
-def _list_local(root: SourceRoot) -> dict[str, int]:
+def _list_local(root: SourceRoot) -> dict[str, ListedObject]:
     if not os.path.isdir(root.location):
         raise DatasetError(f"source path {root.location} is not a folder")
     paths = [os.path.join(folder, name) for folder, _dirs, files in os.walk(root.location) for name in files]
-    return {path: os.path.getsize(path) for path in paths}
+    listed = {}
+    for path in paths:
+        status = os.stat(path)
+        listed[path] = ListedObject(status.st_size, status.st_mtime_ns // 1_000_000_000)
+    return listed
 
 
-def _list_s3(root: SourceRoot) -> dict[str, int]:
+def _list_s3(root: SourceRoot) -> dict[str, ListedObject]:
     pages = (
         boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=root.bucket, Prefix=root.prefix)
     )
     # Keys ending in "/" are folder markers (console "Create folder"), not uploads.
     return {
-        f"s3://{root.bucket}/{item['Key']}": int(item["Size"])
+        f"s3://{root.bucket}/{item['Key']}": ListedObject(
+            int(item["Size"]), whole_seconds(item["LastModified"])
+        )
         for page in pages
         for item in page.get("Contents", [])
         if not item["Key"].endswith("/")

@@ -21,7 +21,7 @@ SETTINGS = settings_for(CheckDatasetSettings)
 
 
 # The ASL passes the execution name as the dataset version: every log line carries it.
-@logger.inject_lambda_context(correlation_id_path="dataset_version")
+@logger.inject_lambda_context(correlation_id_path="dataset_version", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -17,7 +17,7 @@ SETTINGS = settings_for(DeploySettings)
 
 
 # Every log line carries the Step Functions execution name that the task input holds.
-@logger.inject_lambda_context(correlation_id_path="execution_name")
+@logger.inject_lambda_context(correlation_id_path="execution_name", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

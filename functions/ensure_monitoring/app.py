@@ -16,7 +16,7 @@ from mlops_common.settings import MonitoringSettings, settings_for
 SETTINGS = settings_for(MonitoringSettings)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Lambda: Model Monitor violations or a drift alarm -> one retraining per cooldown window."""
+"""Lambda: this stack's Model Monitor violations or drift alarm -> one retraining per cooldown window."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mlops_common.adapters import aws
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.notifications import Notifier
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_common.adapters.s3 import ObjectStore
 from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.aws_events import DriftEvent, parse_drift_event
@@ -29,6 +30,7 @@ SETTINGS = settings_for(HandleDriftSettings)
 def _handle(event: DriftEvent) -> dict[str, Any]:
     services = DriftServices(
         ledger=Ledger(SETTINGS.table_name),
+        runs=RunLedger(SETTINGS.table_name),
         pipeline=TrainingPipeline(SETTINGS.training_state_machine_arn),
         sagemaker=SageMaker(),
         store=ObjectStore(),
@@ -67,7 +69,7 @@ def _idempotent_handle() -> tuple[Callable[..., dict[str, Any]], Any]:
 
 
 # The EventBridge event id on every log line ties the logs of a retried delivery together.
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

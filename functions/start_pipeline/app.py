@@ -1,4 +1,4 @@
-"""Lambda: SQS batch of S3 ``Object Created`` events -> ledger -> at most one run per window."""
+"""Lambda: SQS batch of S3 ``Object Created`` events -> pending uploads -> a run when none holds the lease."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_common.aws_events import parse_upload_batch
 from mlops_common.observability import logger, metrics, tracer
 from mlops_common.services.start_pipeline import process_upload_batch
@@ -19,7 +20,7 @@ from mlops_common.settings import StartPipelineSettings, settings_for
 SETTINGS = settings_for(StartPipelineSettings)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = process_upload_batch(
         messages,
         ledger=Ledger(SETTINGS.table_name),
+        runs=RunLedger(SETTINGS.table_name),
         pipeline=TrainingPipeline(SETTINGS.training_state_machine_arn),
         settings=SETTINGS,
         now=datetime.now(UTC),
@@ -35,6 +37,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ("UploadsAccepted", report.accepted),
         ("UploadsRejected", report.rejected),
         ("UploadsDuplicate", report.duplicates),
+        ("UploadsAlreadyCovered", report.covered),
+        ("EventsOfAnotherBucket", report.foreign),
         ("MessagesMalformed", report.malformed),
         ("MessagesFailed", len(report.failed_message_ids)),
     ):

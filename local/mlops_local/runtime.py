@@ -51,6 +51,11 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "TuningMaxParallelJobs": "1",
     "TrainingEpochs": "2",
     "GlueNumberOfWorkers": "2",
+    # Uploads settle after 3 s without a new one (AWS default 300 s): longer than the local SQS
+    # batching window (TriggerBatchWindowSeconds x time_factor), so a paced upload is one run.
+    "TriggerQuietSeconds": "3",
+    "TriggerMaxDelaySeconds": "120",
+    "RunLeaseMinutes": "60",
 }
 
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}

@@ -159,12 +159,13 @@ HA_MIN_RPS = 1.0  # from here on traffic is production traffic: two instances, t
 SERVERLESS_MAX_RPS = 0.5
 
 RETRAIN_SCHEDULES: dict[str, tuple[str, str, float, int]] = {
-    # frequency: (expression, state, runs a month, trigger window minutes)
-    "daily": ("cron(0 3 * * ? *)", "ENABLED", 365.0 / 12.0, 1440),
-    "weekly": ("cron(0 3 ? * MON *)", "ENABLED", 365.0 / 12.0 / 7.0, 10080),
-    "monthly": ("cron(0 3 1 * ? *)", "ENABLED", 1.0, 43200),
+    # frequency: (expression, state, runs a month, TriggerMaxDelaySeconds): a stream of uploads that
+    # never pauses for the quiet period trains at most once per maximum delay, matched to the schedule.
+    "daily": ("cron(0 3 * * ? *)", "ENABLED", 365.0 / 12.0, 86_400),
+    "weekly": ("cron(0 3 ? * MON *)", "ENABLED", 365.0 / 12.0 / 7.0, 604_800),
+    "monthly": ("cron(0 3 1 * ? *)", "ENABLED", 1.0, 2_592_000),
     # Drift and uploads start runs; two a month is a planning assumption.
-    "on_drift": ("cron(0 3 ? * MON *)", "DISABLED", 2.0, 10080),
+    "on_drift": ("cron(0 3 ? * MON *)", "DISABLED", 2.0, 604_800),
 }
 MONITOR_HOURLY = "cron(0 * ? * * *)"
 MONITOR_DAILY = "cron(0 0 ? * * *)"

@@ -104,7 +104,7 @@ class Plan:
     endpoint_mode: Literal["realtime", "none"] = "realtime"
     epochs: int = DEFAULT_EPOCHS
     train_share: float = TRAIN_SHARE
-    trigger_window_max: int | None = None
+    trigger_max_delay_max: int | None = None
 
     def choose(self, topic: str, decision: str, reason: str, source: str) -> None:
         """Record (or replace) the decision on ``topic``."""
@@ -198,7 +198,7 @@ def _price_batch_only(plan: Plan) -> None:
 
 
 def _read_template_defaults(plan: Plan, parameters: Mapping[str, Mapping[str, Any]]) -> None:
-    """Epochs, split fractions and the trigger window's ceiling as the template sets them."""
+    """Epochs, split fractions and the trigger's maximum delay ceiling as the template sets them."""
     defaults = {name: spec.get("Default") for name, spec in parameters.items()}
     epochs = defaults.get("TrainingEpochs")
     if epochs is not None:
@@ -206,9 +206,9 @@ def _read_template_defaults(plan: Plan, parameters: Mapping[str, Mapping[str, An
     fractions = [defaults.get("ValidationFraction"), defaults.get("TestFraction")]
     if all(f is not None for f in fractions):
         plan.train_share = 1.0 - sum(float(str(f)) for f in fractions)
-    window = parameters.get("TriggerWindowMinutes", {})
-    if "MaxValue" in window:
-        plan.trigger_window_max = int(window["MaxValue"])
+    max_delay = parameters.get("TriggerMaxDelaySeconds", {})
+    if "MaxValue" in max_delay:
+        plan.trigger_max_delay_max = int(max_delay["MaxValue"])
 
 
 # --- Rules -----------------------------------------------------------------------------------------
@@ -415,23 +415,24 @@ def _monitoring(plan: Plan) -> None:
 
 def _schedules(plan: Plan) -> None:
     req = plan.requirements
-    expression, state, runs, window = RETRAIN_SCHEDULES[req.retrain]
-    if plan.trigger_window_max is not None and window > plan.trigger_window_max:
-        window = plan.trigger_window_max
-        upload_runs = 365.0 / 12.0 * 1440 / window if req.images_per_day > 0 else 0.0
+    expression, state, runs, max_delay = RETRAIN_SCHEDULES[req.retrain]
+    if plan.trigger_max_delay_max is not None and max_delay > plan.trigger_max_delay_max:
+        max_delay = plan.trigger_max_delay_max
+        upload_runs = 365.0 / 12.0 * 86_400 / max_delay if req.images_per_day > 0 else 0.0
         if upload_runs > runs:
             plan.warnings.append(
-                f"Uploads arrive every day and start a run at most once per TriggerWindowMinutes, whose"
-                f" template maximum is {window}: about {upload_runs:.0f} runs a month, not the"
-                f" {runs:.1f} of {req.retrain} retraining. The cost counts {upload_runs:.0f}; raising"
-                " TriggerWindowMinutes' MaxValue in template.yaml would let uploads follow the schedule."
+                f"Uploads arrive every day and, without a quiet period, start a run at least once per"
+                f" TriggerMaxDelaySeconds, whose template maximum is {max_delay}: about"
+                f" {upload_runs:.0f} runs a month, not the {runs:.1f} of {req.retrain} retraining. The"
+                f" cost counts {upload_runs:.0f}; raising TriggerMaxDelaySeconds' MaxValue in"
+                " template.yaml would let uploads follow the schedule."
             )
             runs = upload_runs
     plan.runs_per_month = runs
     plan.parameters |= {
         "RetrainScheduleExpression": expression,
         "RetrainScheduleState": state,
-        "TriggerWindowMinutes": str(window),
+        "TriggerMaxDelaySeconds": str(max_delay),
     }
     rounds = 1
     if plan.parameters.get("EnableTuning") == "true":
@@ -446,11 +447,12 @@ def _schedules(plan: Plan) -> None:
             f" the {period_hours:.0f} h between runs: runs will queue. Retrain less often, tune less, or"
             " train on a window of recent images."
         )
-    capped = window < RETRAIN_SCHEDULES[req.retrain][3]
+    capped = max_delay < RETRAIN_SCHEDULES[req.retrain][3]
     plan.choose(
         "Retraining schedule",
         f"{req.retrain}: {expression} ({state})",
-        f"About {runs:.1f} runs a month. Uploads start at most one run per TriggerWindowMinutes ({window})"
+        f"About {runs:.1f} runs a month. A steady stream of uploads starts at most one run per"
+        f" TriggerMaxDelaySeconds ({max_delay})"
         + (
             ", the template's maximum: daily uploads add runs beyond the schedule."
             if capped and req.images_per_day > 0

@@ -161,7 +161,7 @@ class _DriftEventRoot(RootModel[Annotated[DriftEvent, Field(discriminator="detai
     model_config = ConfigDict(defer_build=True)
 
 
-_NOT_A_DRIFT_KIND = {"union_tag_invalid", "union_tag_not_found"}
+_NOT_ONE_OF_THE_KINDS = {"union_tag_invalid", "union_tag_not_found"}
 
 
 def parse_drift_event(event: Any) -> DriftEvent:
@@ -170,6 +170,49 @@ def parse_drift_event(event: Any) -> DriftEvent:
         return _DriftEventRoot.model_validate(event).root
     except ValidationError as exc:
         detail_type = event.get("detail-type") if isinstance(event, dict) else None
-        if any(error["type"] in _NOT_A_DRIFT_KIND for error in exc.errors()):
+        if any(error["type"] in _NOT_ONE_OF_THE_KINDS for error in exc.errors()):
             raise EventNotUnderstood(f"handle_drift does not handle detail-type {detail_type!r}") from exc
+        raise EventNotUnderstood(f"malformed {detail_type} event: {exc}") from exc
+
+
+# --- the end of a training run (run_ended) -------------------------------------------------------
+
+
+class ExecutionStatusDetail(AwsEvent):
+    execution_arn: str = Field(alias="executionArn")
+    state_machine_arn: str = Field(alias="stateMachineArn")
+    name: str
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+
+
+class ExecutionStatusChange(_EventBridgeEvent):
+    """``Step Functions Execution Status Change`` (delivered best effort, so see ReconcileTick)."""
+
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    source: Literal["aws.states"]
+    detail: ExecutionStatusDetail
+
+
+class ReconcileTick(_EventBridgeEvent):
+    """The EventBridge schedule rule's ``Scheduled Event``: look for a run that ended unseen."""
+
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    source: Literal["aws.events"]
+
+
+RunEndedEvent = ExecutionStatusChange | ReconcileTick
+
+
+class _RunEndedEventRoot(RootModel[Annotated[RunEndedEvent, Field(discriminator="detail_type")]]):
+    model_config = ConfigDict(defer_build=True)
+
+
+def parse_run_ended_event(event: Any) -> RunEndedEvent:
+    """An execution's status change or a reconcile tick; ``EventNotUnderstood`` otherwise."""
+    try:
+        return _RunEndedEventRoot.model_validate(event).root
+    except ValidationError as exc:
+        detail_type = event.get("detail-type") if isinstance(event, dict) else None
+        if any(error["type"] in _NOT_ONE_OF_THE_KINDS for error in exc.errors()):
+            raise EventNotUnderstood(f"run_ended does not handle detail-type {detail_type!r}") from exc
         raise EventNotUnderstood(f"malformed {detail_type} event: {exc}") from exc

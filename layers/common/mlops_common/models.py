@@ -79,7 +79,35 @@ class Violation(TaskOutput):
     threshold: float | None = None
 
 
-DriftAction = Literal["started", "cooldown", "running", "ignored"]
+DriftAction = Literal["started", "cooldown", "queued", "ignored"]
+
+
+# --- the one-run lease (begin_run, run_ended) ---------------------------------------------------
+
+
+class BeginRunRequest(TaskInput):
+    """What the state machine's first state sends: who is beginning, and why."""
+
+    execution_name: str = Field(min_length=1, max_length=80)
+    trigger: Trigger
+    reason: str
+
+
+class BeginRunOutcome(TaskOutput):
+    """proceed (with the snapshot it trains on), wait (ask again after ``wait_seconds``) or skip."""
+
+    action: Literal["proceed", "wait", "skip"]
+    reason: str
+    wait_seconds: int = 0
+    uploads: int = 0  # pending uploads this run claimed (proceed) or waits for (wait)
+    since: str = ""  # the previous run's snapshot bound, "" for the first run: for --uploads_since
+    until: str = ""  # this run's snapshot bound (ISO-8601), set on proceed: for --uploads_until
+
+
+class RunEndedOutcome(TaskOutput):
+    action: Literal["started", "released", "running", "ignored"]
+    reason: str
+    execution_name: str | None = None
 
 
 class DriftOutcome(TaskOutput):

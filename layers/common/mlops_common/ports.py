@@ -10,8 +10,10 @@ nothing from ``adapters``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from mlops_common.domain.run_control import Lease, PendingRetraining, PendingUploads
 from mlops_common.models import PipelineExecutionInput
 
 # --- values and errors crossing the ports --------------------------------------------------------
@@ -54,8 +56,6 @@ class UploadLedger(Protocol):
 
     def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None: ...
 
-    def record_window(self, execution_name: str, attributes: dict[str, str], expires_at: int) -> None: ...
-
 
 class DriftCooldown(Protocol):
     def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
@@ -68,11 +68,41 @@ class DriftCooldown(Protocol):
 # --- the training state machine (Step Functions) -------------------------------------------------
 
 
+class RunControl(Protocol):
+    """The one-run lease, the pending uploads and the pending retraining (``domain.run_control``)."""
+
+    def lease(self) -> Lease | None: ...
+
+    def take_lease(self, holder: str, trigger: str, now: datetime, expires_at: int) -> bool:
+        """Take the lease if nobody holds it, it expired, or ``holder`` has it already."""
+        ...
+
+    def release_lease(self, holder: str) -> bool:
+        """Give the lease back, only if ``holder`` still has it."""
+        ...
+
+    def add_pending_uploads(self, count: int, now: datetime) -> None: ...
+
+    def pending_uploads(self) -> PendingUploads: ...
+
+    def claim_pending_uploads(self, seen: PendingUploads, until: datetime) -> bool:
+        """Claim what ``seen`` counted; False if an upload was counted since it was read."""
+        ...
+
+    def request_retraining(self, trigger: str, reason: str, now: datetime) -> None: ...
+
+    def pending_retraining(self) -> PendingRetraining | None: ...
+
+    def clear_retraining(self) -> None: ...
+
+
 class TrainingRuns(Protocol):
     @property
     def state_machine_arn(self) -> str: ...
 
-    def running_executions(self) -> list[str]: ...
+    def status(self, name: str) -> str | None:
+        """The status of execution ``name`` (RUNNING, SUCCEEDED...), None if there is none."""
+        ...
 
     def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
         """Start ``name``; an execution of that name existing already is ``started=False``."""

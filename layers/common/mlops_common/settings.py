@@ -53,16 +53,36 @@ class _StateMachineSettings(_Settings):
     training_state_machine_arn: str
 
 
-class StartPipelineSettings(_StateMachineSettings):
+class _RunLeaseSettings(_StateMachineSettings):
+    # Expiry of the one-run lease: the safety net for a run whose end was never observed.
+    run_lease_minutes: int = 1440
+
+
+class StartPipelineSettings(_RunLeaseSettings):
+    # Only this stack's bucket starts runs: an "Object Created" event of any other is ignored.
+    data_bucket: str
     incoming_prefix: str = "incoming/"
-    trigger_window_minutes: int = 15
     # How long ledger records of seen uploads are kept (DynamoDB TTL).
     ledger_retention_days: int = 30
 
 
-class HandleDriftSettings(_StateMachineSettings):
+class BeginRunSettings(_Settings):
+    table_name: str
+    trigger_quiet_seconds: int = 300
+    trigger_max_delay_seconds: int = 3600
+    run_lease_minutes: int = 1440
+
+
+class RunEndedSettings(_RunLeaseSettings):
+    pass
+
+
+class HandleDriftSettings(_RunLeaseSettings):
     topic_arn: str
     endpoint_name: str
+    # Only this stack's schedule and alarm are drift signals (docs/contracts.md).
+    monitoring_schedule_name: str
+    drift_alarm_name: str
     drift_cooldown_minutes: int = 360
 
 

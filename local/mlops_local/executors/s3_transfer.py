@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -46,12 +47,17 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> list[Path]:
     """Download every object under ``uri`` to ``destination``, keeping the keys below the prefix.
 
     A URI naming a single object (as SageMaker allows for an ``S3Prefix`` that matches one key
-    exactly) lands as that file's name in ``destination``.
+    exactly) lands as that file's name in ``destination``. Each file's modification time is the
+    object's LastModified, the time Spark's file sources report for it on AWS: the Glue job selects
+    its snapshot by that time (``--uploads_until``), and must select the same objects from the copy.
     """
     bucket, prefix = split_s3_uri(uri)
     destination.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for key in list_keys(s3, uri):
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    items = (item for page in pages for item in page.get("Contents", []))
+    for item in sorted(items, key=lambda item: item["Key"]):
+        key = item["Key"]
         if key.endswith("/"):
             continue  # folder placeholder objects hold no data
         relative = key[len(prefix) :].lstrip("/") if key != prefix else PurePosixPath(key).name
@@ -60,6 +66,8 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> list[Path]:
         target = safe_local_path(destination, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
+        modified = item["LastModified"].timestamp()
+        os.utime(target, (modified, modified))
         written.append(target)
     return written
 

@@ -62,6 +62,37 @@ class Stack:
             "executions"
         ]
 
+    def begin_run(self, name: str, trigger: str = "upload") -> dict[str, Any]:
+        """What the execution's first state does: invoke begin_run with the ASL's payload."""
+        payload = {"execution_name": name, "trigger": trigger, "reason": "test"}
+        result: dict[str, Any] = handler_of("begin_run")(payload, FakeLambdaContext())
+        return result
+
+    def end_run(self, name: str, status: str = "SUCCEEDED") -> dict[str, Any]:
+        """Stop execution ``name`` and deliver its status-change event to run_ended, as EventBridge does."""
+        sfn = self.client("stepfunctions")
+        execution_arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        if sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution_arn)
+        event = {
+            "version": "0",
+            "id": f"status-{name}",
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": "123456789012",
+            "time": "2026-11-12T10:07:00Z",
+            "region": REGION,
+            "resources": [execution_arn],
+            "detail": {
+                "executionArn": execution_arn,
+                "stateMachineArn": self.state_machine_arn,
+                "name": name,
+                "status": status,
+            },
+        }
+        result: dict[str, Any] = handler_of("run_ended")(event, FakeLambdaContext())
+        return result
+
     def ledger_items(self, prefix: str) -> list[dict[str, Any]]:
         items = self.client("dynamodb").scan(TableName=self.table)["Items"]
         return [item for item in items if item["pk"]["S"].startswith(prefix)]
@@ -130,7 +161,10 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sagemaker-execution",
         "MONITOR_IMAGE_URI": f"156813124566.dkr.ecr.{REGION}.amazonaws.com/sagemaker-model-monitor-analyzer",
         "RECORD_PREPROCESSOR_URI": f"s3://{ARTIFACTS_BUCKET}/code/test/monitoring/record_preprocessor.py",
-        "TRIGGER_WINDOW_MINUTES": "15",
+        "MONITORING_SCHEDULE_NAME": "defect-classifier-dev-data-quality",
+        "DRIFT_ALARM_NAME": "defect-mlops-drift-dev",
+        # Settled at once: a test's BeginRun claims what is pending without waiting.
+        "TRIGGER_QUIET_SECONDS": "0",
         "DRIFT_COOLDOWN_MINUTES": "60",
     }.items():
         monkeypatch.setenv(name, value)

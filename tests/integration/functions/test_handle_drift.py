@@ -13,6 +13,7 @@ import pytest
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.notifications import Notifier
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_common.adapters.s3 import ObjectStore
 from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.aws_events import parse_drift_event
@@ -119,17 +120,56 @@ def test_second_signal_within_cooldown_starts_nothing(stack: Stack, context: Any
     assert len(stack.executions()) == 1
 
 
-def test_no_retraining_while_a_run_is_in_progress(stack: Stack, context: Any) -> None:
+def test_a_signal_during_a_run_is_queued_and_one_retraining_follows_the_run(
+    stack: Stack, context: Any
+) -> None:
     stack.client("stepfunctions").start_execution(stateMachineArn=stack.state_machine_arn, name="upload-run")
+    assert stack.begin_run("upload-run")["action"] == "proceed"
+
     outcome = handler(violation_event(stack), context)
-    assert (outcome["action"], outcome["execution_name"]) == ("running", "upload-run")
-    assert stack.ledger_items("drift") == []  # the cooldown stays free for after that run
+
+    assert (outcome["action"], outcome["execution_name"]) == ("queued", "upload-run")
+    assert [e["name"] for e in stack.executions()] == ["upload-run"]
+    ended = stack.end_run("upload-run")
+    assert ended["action"] == "started"
+    (retraining,) = stack.executions(status="RUNNING")
+    assert retraining["name"].startswith("drift-")
+    execution_input = json.loads(
+        stack.client("stepfunctions").describe_execution(executionArn=retraining["executionArn"])["input"]
+    )
+    assert execution_input["trigger"] == "drift"
+    assert "violation(s)" in execution_input["reason"]
+
+
+def test_a_signal_of_another_stacks_schedule_is_ignored(stack: Stack, context: Any) -> None:
+    event = violation_event(stack)
+    event["detail"]["MonitoringScheduleArn"] = event["detail"]["MonitoringScheduleArn"].replace(
+        "defect-classifier-dev", "another-model"
+    )
+
+    outcome = handler(event, context)
+
+    assert outcome["action"] == "ignored"
+    assert "is not this stack's" in outcome["reason"]
+    assert stack.executions() == []
+
+
+def test_another_alarm_is_ignored(stack: Stack, context: Any) -> None:
+    event = load_event("cloudwatch_alarm_state_change")
+    event["detail"]["alarmName"] = "billing-alarm"
+
+    outcome = handler(event, context)
+
+    assert outcome["action"] == "ignored"
+    assert stack.executions() == []
 
 
 def test_cooldown_expiry_allows_the_next_retraining(stack: Stack) -> None:
     settings = HandleDriftSettings()
+    runs = RunLedger(stack.table)
     services = DriftServices(
         ledger=Ledger(stack.table),
+        runs=runs,
         pipeline=TrainingPipeline(stack.state_machine_arn),
         sagemaker=SageMaker(),
         store=ObjectStore(),
@@ -138,7 +178,8 @@ def test_cooldown_expiry_allows_the_next_retraining(stack: Stack) -> None:
     event = parse_drift_event(load_event("cloudwatch_alarm_state_change"))
     now = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)
     first = handle_drift_event(event, services=services, settings=settings, now=now)
-    stack.client("stepfunctions").stop_execution(executionArn=stack.executions()[0]["executionArn"])
+    assert first.execution_name is not None
+    runs.release_lease(first.execution_name)  # the run ended
     during = handle_drift_event(event, services=services, settings=settings, now=now + timedelta(minutes=59))
     after = handle_drift_event(event, services=services, settings=settings, now=now + timedelta(minutes=60))
 
@@ -168,7 +209,7 @@ def test_drift_storm_of_50_concurrent_events_starts_exactly_one_run(stack: Stack
 
     actions = [o["action"] for o in outcomes]
     assert actions.count("started") == 1
-    assert set(actions) <= {"started", "cooldown", "running"}
+    assert set(actions) <= {"started", "cooldown", "queued"}
     assert len(stack.executions()) == 1
 
 

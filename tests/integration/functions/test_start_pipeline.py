@@ -1,8 +1,10 @@
-"""start_pipeline under moto: ledger, trigger windows, partial batch failures."""
+"""start_pipeline under moto: ledger, pending uploads, the one-run lease, partial batch failures."""
 
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -12,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from mlops_common.adapters.ledger import Ledger
 from mlops_common.adapters.pipeline import TrainingPipeline
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_common.aws_events import parse_upload_batch
 from mlops_common.domain.errors import EventNotUnderstood
 from mlops_common.services.start_pipeline import process_upload_batch
@@ -27,6 +30,8 @@ def upload_event(key: str, sequencer: str, version: str = "v1") -> dict[str, Any
     """An EventBridge ``Object Created`` event for ``key``, encoded as S3 writes keys in events."""
     event = load_event("s3_object_created")
     event["id"] = f"event-{sequencer}"
+    # Uploaded now: an event time before a run's snapshot would be "already covered".
+    event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     event["detail"]["object"].update(
         {"key": quote_plus(key, safe="/"), "sequencer": sequencer, "version-id": version}
     )
@@ -90,16 +95,24 @@ def test_replayed_batch_starts_no_second_run(stack: Stack, context: Any) -> None
     assert len(stack.executions()) == 1
 
 
-def test_replay_in_a_later_window_starts_no_second_run(stack: Stack) -> None:
+def test_replay_hours_later_starts_no_second_run(stack: Stack) -> None:
     settings = StartPipelineSettings()
-    ledger, pipeline = Ledger(stack.table), TrainingPipeline(stack.state_machine_arn)
+    ledger, runs, pipeline = (
+        Ledger(stack.table),
+        RunLedger(stack.table),
+        TrainingPipeline(stack.state_machine_arn),
+    )
     batch = parse_upload_batch(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "E1")))
     now = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
-    process_upload_batch(batch, ledger=ledger, pipeline=pipeline, settings=settings, now=now)
-    stack.client("stepfunctions").stop_execution(executionArn=stack.executions()[0]["executionArn"])
+    process_upload_batch(batch, ledger=ledger, runs=runs, pipeline=pipeline, settings=settings, now=now)
+    first = stack.executions()[0]["name"]
+    assert stack.begin_run(first)["action"] == "proceed"
+    stack.end_run(first)
 
     later = now + timedelta(hours=3)
-    report = process_upload_batch(batch, ledger=ledger, pipeline=pipeline, settings=settings, now=later)
+    report = process_upload_batch(
+        batch, ledger=ledger, runs=runs, pipeline=pipeline, settings=settings, now=later
+    )
     assert report.duplicates == 1
     assert len(stack.executions()) == 1
 
@@ -110,17 +123,80 @@ def test_out_of_order_events_of_one_key_are_both_recorded(stack: Stack, context:
     handler(sqs_batch(upload_event(key, "0000000000000001", "v1")), context)
     sequencers = sorted(item["sk"]["S"] for item in stack.ledger_items("object#"))
     assert sequencers == ["0000000000000001", "0000000000000002"]
-    assert len(stack.executions()) == 1  # same window: the second start is ExecutionAlreadyExists
+    assert len(stack.executions()) == 1  # the first run holds the lease: the second upload waits for it
 
 
-def test_no_run_starts_while_one_is_running(stack: Stack, context: Any) -> None:
+def test_no_run_starts_while_one_holds_the_lease(stack: Stack, context: Any) -> None:
     stack.client("stepfunctions").start_execution(stateMachineArn=stack.state_machine_arn, name="manual-run")
+    # What the manual run's first state (BeginRun) does.
+    RunLedger(stack.table).take_lease("manual-run", "manual", datetime.now(UTC), 2**31)
+
     handler(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "F1")), context)
 
     assert [e["name"] for e in stack.executions()] == ["manual-run"]
     item = next(iter(object_items(stack).values()))
     assert item["run"]["S"] == "manual-run"
-    assert "next run picks these up" in item["run_note"]["S"]
+    assert "its end starts the follow-up" in item["run_note"]["S"]
+    assert RunLedger(stack.table).pending_uploads().count == 1
+
+
+def test_the_end_of_the_run_starts_the_follow_up_for_uploads_that_came_during_it(
+    stack: Stack, context: Any
+) -> None:
+    handler(sqs_batch(upload_event("incoming/line-a/dent/1.jpg", "K1")), context)
+    first = stack.executions()[0]["name"]
+    # The first run claimed that upload (its BeginRun) a while ago; two more land while it trains.
+    runs = RunLedger(stack.table)
+    claimed_at = datetime.now(UTC) - timedelta(seconds=5)
+    assert runs.claim_pending_uploads(runs.pending_uploads(), until=claimed_at)
+    handler(
+        sqs_batch(
+            upload_event("incoming/line-a/dent/2.jpg", "K2"), upload_event("incoming/line-a/ok/3.jpg", "K3")
+        ),
+        context,
+    )
+    assert len(stack.executions()) == 1
+
+    outcome = stack.end_run(first, "FAILED")
+
+    assert outcome["action"] == "started"
+    names = {e["name"] for e in stack.executions(status="RUNNING")}
+    assert names == {outcome["execution_name"]}
+    follow_up = stack.client("stepfunctions").describe_execution(
+        executionArn=stack.executions(status="RUNNING")[0]["executionArn"]
+    )
+    assert json.loads(follow_up["input"])["objects"] == 2
+
+
+def test_an_upload_of_another_bucket_is_ignored_and_not_retried(stack: Stack, context: Any) -> None:
+    event = upload_event("incoming/line-a/dent/1.jpg", "L1")
+    event["detail"]["bucket"]["name"] = "someone-elses-bucket"
+
+    assert handler(sqs_batch(event), context) == {"batchItemFailures": []}
+    assert object_items(stack) == {}
+    assert stack.executions() == []
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_two_batches_delivered_at_once_start_exactly_one_run(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both invocations reach the lease together: only DynamoDB's conditional write decides.
+    at_the_lease = threading.Barrier(2, timeout=30)
+    original = RunLedger.take_lease
+
+    def take_lease_together(self: RunLedger, *args: Any, **kwargs: Any) -> bool:
+        at_the_lease.wait()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunLedger, "take_lease", take_lease_together)
+    batches = [sqs_batch(upload_event(f"incoming/line-a/dent/{i}.jpg", f"M{i}")) for i in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(lambda batch: handler(batch, context), batches))
+
+    assert responses == [{"batchItemFailures": []}] * 2
+    assert len(stack.executions()) == 1
+    assert RunLedger(stack.table).pending_uploads().count == 2
 
 
 @pytest.mark.parametrize(

@@ -189,3 +189,18 @@ def test_batches_map_one_row_per_object(tmp_path: Path) -> None:
 
     assert list(out["reason"].isna()) == [True, False]
     assert out.loc[1, "reason"].startswith("unrecognised_format")
+
+
+def test_batches_carry_each_objects_modification_time(tmp_path: Path) -> None:
+    batch = pd.DataFrame(
+        {
+            "path": [f"file:{tmp_path}/a/ok/1.png", f"file:{tmp_path}/loose.jpg"],
+            "content": [_encode(make_image("ok"), "PNG"), b"x"],
+            "modified": [1_767_225_600, 1_767_225_601],
+        }
+    )
+
+    (out,) = list(prepare_batches(iter([batch]), _settings(tmp_path)))
+
+    # Quarantined or not, the driver needs it to count the object as new or previously covered.
+    assert list(out["modified"]) == [1_767_225_600, 1_767_225_601]

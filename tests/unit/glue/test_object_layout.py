@@ -120,3 +120,40 @@ def test_unread_reasons_say_why() -> None:
     assert unread_reason(hidden, [S3_ROOT], 10).startswith("hidden_name")
     assert unread_reason(hidden, [S3_ROOT], 0).startswith("empty_file")
     assert unread_reason("s3://data-bucket/incoming/line-a/ok/y.jpg", [S3_ROOT], 10).startswith("not_read")
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["ok\u202e", "scra\u200btch", "\ufeffdent", "ok\u00a0", "cr\u2028ack", "dent\x07"],
+    ids=[
+        "right-to-left override",
+        "zero-width space",
+        "byte order mark",
+        "no-break space",
+        "line separator",
+        "bell",
+    ],
+)
+def test_a_label_with_an_invisible_or_control_character_is_quarantined_as_the_trigger_rejects_it(label):
+    from mlops_common.domain.keys import classify_key
+
+    roots = parse_source_roots("s3://data/incoming/")
+    place = place_object(f"s3://data/incoming/lab/{label}/a.png", roots)
+
+    assert place.problem is not None
+    assert place.problem.startswith("invalid_label_name: U+")
+    trigger = classify_key(f"incoming/lab/{label}/a.png", "incoming/")
+    assert not trigger.accepted
+    assert trigger.reason is not None
+    assert "character" in trigger.reason
+
+
+def test_a_plain_space_in_a_label_is_allowed_by_both_rules():
+    from mlops_common.domain.keys import classify_key
+
+    place = place_object(
+        "s3://data/incoming/lab/hairline crack/a.png", parse_source_roots("s3://data/incoming/")
+    )
+
+    assert place.problem is None
+    assert classify_key("incoming/lab/hairline crack/a.png", "incoming/").accepted

@@ -6,9 +6,11 @@ with no cast or type-checker override (mypy checks that at the end of this modul
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mlops_common.domain.run_control import Lease, PendingRetraining, PendingUploads
 from mlops_common.models import PipelineExecutionInput
 from mlops_common.ports import (
     ChampionLookup,
@@ -20,6 +22,7 @@ from mlops_common.ports import (
     ObjectNotFound,
     ObjectRecord,
     ProcessingJobs,
+    RunControl,
     StartResult,
     TrainingRuns,
     UploadLedger,
@@ -38,12 +41,16 @@ STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:training
 
 # Settings with every resource name given, as the template gives them (resource names have no
 # defaults: a test names the ones it uses).
-START_PIPELINE = StartPipelineSettings(table_name="table", training_state_machine_arn=STATE_MACHINE_ARN)
+START_PIPELINE = StartPipelineSettings(
+    table_name="table", training_state_machine_arn=STATE_MACHINE_ARN, data_bucket="data"
+)
 HANDLE_DRIFT = HandleDriftSettings(
     table_name="table",
     training_state_machine_arn=STATE_MACHINE_ARN,
     topic_arn="arn:aws:sns:us-east-1:123456789012:notifications",
     endpoint_name="defect-classifier",
+    monitoring_schedule_name="defect-classifier-data-quality",
+    drift_alarm_name="stack-drift-confidence",
 )
 CHECK_DATASET = CheckDatasetSettings(data_bucket="data-bucket")
 RESOLVE_CHAMPION = ResolveChampionSettings(
@@ -69,7 +76,6 @@ class FakeLedger:
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], dict[str, str]] = {}
-        self.windows: dict[str, dict[str, str]] = {}
         self.cooldown_holder: str | None = None
         self.released = False
 
@@ -83,9 +89,6 @@ class FakeLedger:
     def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None:
         self.objects[(pk, sk)].update(run=run, run_note=note)
 
-    def record_window(self, execution_name: str, attributes: dict[str, str], expires_at: int) -> None:
-        self.windows[execution_name] = dict(attributes)
-
     def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
         if self.cooldown_holder:
             return False
@@ -97,23 +100,82 @@ class FakeLedger:
         self.cooldown_holder = None
 
 
+class FakeRuns:
+    """``RunControl`` over attributes: the lease, the pending uploads, the pending retraining.
+
+    The conditional writes behave as DynamoDB's: a lease held live by another is not taken, a claim
+    on a version that moved on fails.
+    """
+
+    def __init__(self, holder: str | None = None, expires_at: int = 2**31) -> None:
+        self.holder: Lease | None = Lease(holder, "upload", expires_at) if holder else None
+        self.pending = PendingUploads()
+        self.retraining: PendingRetraining | None = None
+        self.released: list[str] = []
+
+    def lease(self) -> Lease | None:
+        return self.holder
+
+    def take_lease(self, holder: str, trigger: str, now: datetime, expires_at: int) -> bool:
+        if self.holder is not None and self.holder.live(now) and self.holder.holder != holder:
+            return False
+        self.holder = Lease(holder, trigger, expires_at, acquired_at=now)
+        return True
+
+    def release_lease(self, holder: str) -> bool:
+        if self.holder is None or self.holder.holder != holder:
+            return False
+        self.released.append(holder)
+        self.holder = None
+        return True
+
+    def add_pending_uploads(self, count: int, now: datetime) -> None:
+        first = self.pending.first_at or now
+        self.pending = replace(
+            self.pending,
+            count=self.pending.count + count,
+            first_at=first,
+            last_at=now,
+            version=self.pending.version + 1,
+        )
+
+    def pending_uploads(self) -> PendingUploads:
+        return self.pending
+
+    def claim_pending_uploads(self, seen: PendingUploads, until: datetime) -> bool:
+        if seen.version != self.pending.version:
+            return False
+        self.pending = PendingUploads(version=self.pending.version + 1, covered_until=until)
+        return True
+
+    def request_retraining(self, trigger: str, reason: str, now: datetime) -> None:
+        self.retraining = PendingRetraining(trigger, reason)
+
+    def pending_retraining(self) -> PendingRetraining | None:
+        return self.retraining
+
+    def clear_retraining(self) -> None:
+        self.retraining = None
+
+
 class FakePipeline:
-    """``TrainingRuns``: records the starts; ``running`` names executions in progress."""
+    """``TrainingRuns``: records the starts; ``statuses`` gives executions' statuses by name."""
 
     state_machine_arn = STATE_MACHINE_ARN
 
-    def __init__(self, running: list[str] | None = None, fail: bool = False) -> None:
-        self.running = running or []
+    def __init__(self, statuses: dict[str, str] | None = None, fail: bool = False) -> None:
+        self.statuses = dict(statuses or {})
         self.fail = fail
         self.started: list[tuple[str, PipelineExecutionInput]] = []
 
-    def running_executions(self) -> list[str]:
-        return self.running
+    def status(self, name: str) -> str | None:
+        return self.statuses.get(name)
 
     def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
         if self.fail:
             raise RuntimeError("throttled")
         self.started.append((name, execution_input))
+        self.statuses[name] = "RUNNING"
         return StartResult(name, started=True)
 
 
@@ -197,6 +259,7 @@ if TYPE_CHECKING:
     _upload_ledger: UploadLedger = FakeLedger()
     _drift_cooldown: DriftCooldown = FakeLedger()
     _training_runs: TrainingRuns = FakePipeline()
+    _run_control: RunControl = FakeRuns()
     _notifications: Notifications = FakeNotifier()
     _documents: JsonDocuments = FakeDocuments()
     _champion_lookup: ChampionLookup = FakeSageMaker()

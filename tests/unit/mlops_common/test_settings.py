@@ -32,7 +32,7 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
 
 def test_tunables_keep_defaults_for_local_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INCOMING_PREFIX", raising=False)
-    settings = StartPipelineSettings(table_name="t", training_state_machine_arn="arn")
+    settings = StartPipelineSettings(table_name="t", training_state_machine_arn="arn", data_bucket="d")
     assert settings.incoming_prefix == "incoming/"
 
 

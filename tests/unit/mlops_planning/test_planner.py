@@ -21,7 +21,7 @@ EXPECTED_CHOICES: dict[str, dict[str, tuple[str, str]]] = {
         "Hyperparameter tuning": ("off", "too few validation images"),
         "Endpoint": ("1 x ml.m5.large", "one instance is enough"),
         "Monitoring": ("daily", "too few requests"),
-        "Retraining schedule": ("weekly", "TriggerWindowMinutes"),
+        "Retraining schedule": ("weekly", "TriggerMaxDelaySeconds"),
     },
     "large_plant": {
         "Glue data preparation": ("10 x G.2X", "millions of images"),
@@ -104,7 +104,7 @@ def test_real_time_profiles_keep_the_endpoint(recommend_profile: Recommend):
     assert recommend_profile("small_line").parameters["DeployEndpoint"] == "true"
 
 
-def test_daily_uploads_under_a_capped_trigger_window_are_counted_as_runs(
+def test_daily_uploads_under_a_capped_maximum_delay_are_counted_as_runs(
     recommend_profile: Recommend, template_parameters: dict[str, dict[str, Any]] | None
 ):
     recommendation = recommend_profile("batch_audit")  # monthly retraining, 5,000 uploads a day
@@ -112,10 +112,11 @@ def test_daily_uploads_under_a_capped_trigger_window_are_counted_as_runs(
     assert recommendation.cost is not None
     if (
         template_parameters is not None
-        and template_parameters["TriggerWindowMinutes"].get("MaxValue", 43200) < 43200
+        and template_parameters["TriggerMaxDelaySeconds"].get("MaxValue", 2_592_000) < 2_592_000
     ):
-        assert recommendation.cost.runs_per_month == pytest.approx(365 / 12, rel=1e-3)
-        assert any("TriggerWindowMinutes" in w for w in recommendation.warnings)
+        max_delay = int(template_parameters["TriggerMaxDelaySeconds"]["MaxValue"])
+        assert recommendation.cost.runs_per_month == pytest.approx(365 / 12 * 86_400 / max_delay, rel=1e-3)
+        assert any("TriggerMaxDelaySeconds" in w for w in recommendation.warnings)
     else:
         assert recommendation.cost.runs_per_month == pytest.approx(1.0)
 

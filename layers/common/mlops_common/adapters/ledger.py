@@ -1,7 +1,7 @@
-"""The pipeline's DynamoDB table: uploads seen, trigger windows, the drift cooldown.
+"""The pipeline's DynamoDB table: uploads seen and the drift cooldown (the run records: run_ledger).
 
 Keys (docs/contracts.md): ``pk=object#<bucket>/<key>, sk=<sequencer>``,
-``pk=window#<execution name>, sk=status``, ``pk=drift, sk=cooldown``; TTL attribute ``expires_at``.
+``pk=drift, sk=cooldown``; TTL attribute ``expires_at``.
 """
 
 from __future__ import annotations
@@ -58,16 +58,6 @@ class Ledger:
             ExpressionAttributeNames={"#run": "run", "#note": "run_note"},
             ExpressionAttributeValues={":run": {"S": run}, ":note": {"S": note}},
         )
-
-    def record_window(self, execution_name: str, attributes: dict[str, str], expires_at: int) -> None:
-        """Remember what happened in a trigger window (started, already started, deferred)."""
-        item = {
-            "pk": {"S": f"window#{execution_name}"},
-            "sk": {"S": "status"},
-            "expires_at": {"N": str(expires_at)},
-        }
-        item.update({name: {"S": value} for name, value in attributes.items()})
-        self.client.put_item(TableName=self.table_name, Item=item)
 
     def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
         """Atomically take the drift cooldown; False if another claim still holds it."""

@@ -20,12 +20,17 @@ class TrainingPipeline:
     def client(self) -> Any:
         return self._client or aws.client("stepfunctions")
 
-    def running_executions(self) -> list[str]:
-        """Names of the executions running now (one page is enough to know "any")."""
-        response = self.client.list_executions(
-            stateMachineArn=self.state_machine_arn, statusFilter="RUNNING", maxResults=10
-        )
-        return [execution["name"] for execution in response.get("executions", [])]
+    def status(self, name: str) -> str | None:
+        """The status of execution ``name``; None if it does not exist."""
+        # arn:aws:states:<region>:<account>:stateMachine:<sm> -> ...:execution:<sm>:<name>
+        execution_arn = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            response = self.client.describe_execution(executionArn=execution_arn)
+        except Exception as exc:
+            if aws.error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return str(response["status"])
 
     def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
         """Start ``name``; ExecutionAlreadyExists means this window already ran: success."""

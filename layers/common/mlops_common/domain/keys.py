@@ -3,6 +3,7 @@ event is identified in the ledger."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -33,9 +34,26 @@ def _has_control_character(text: str) -> bool:
     return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
 
 
+def _invisible_character(text: str) -> str | None:
+    """The first character that renders as nothing or reorders text, as ``U+XXXX``; None if none.
+
+    Format characters (category Cf: bidirectional controls such as U+202E, zero-width spaces and
+    joiners, the BOM), line and paragraph separators and spaces other than U+0020 make two label
+    folders that look the same be different classes, or one label look like another.
+    """
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in {"Cf", "Zl", "Zp"} or (category == "Zs" and ch != " "):
+            return f"U+{ord(ch):04X}"
+    return None
+
+
 def _rejection_reason(key: str, incoming_prefix: str) -> str | None:
     if _has_control_character(key):
         return "control character in key"
+    invisible = _invisible_character(key)
+    if invisible is not None:
+        return f"invisible or bidirectional character {invisible} in key"
     if not key.startswith(incoming_prefix):
         return f"outside {incoming_prefix}"
     parts = key[len(incoming_prefix) :].split("/")

@@ -1,4 +1,9 @@
-"""Drift signals -> at most one retraining per cooldown window, with a notification."""
+"""Drift signals of this stack -> at most one retraining per cooldown window, with a notification.
+
+A signal that finds another training run holding the one-run lease is queued as a pending
+retraining (with its reason): the run that ends next starts it, so it is neither lost nor a second
+concurrent execution.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from datetime import datetime
 from mlops_common.aws_events import AlarmDetail, DriftEvent, ProcessingJobDetail, ProcessingJobStateChange
 from mlops_common.domain.drift import VIOLATIONS_FILE, parse_violation_report, summarize_violations
 from mlops_common.domain.errors import ViolationReportInvalid
-from mlops_common.domain.triggers import execution_name, expiry_epoch, window_start
+from mlops_common.domain.run_control import run_name
+from mlops_common.domain.triggers import expiry_epoch
 from mlops_common.models import DriftOutcome, PipelineExecutionInput, Violation
 from mlops_common.observability import logger
 from mlops_common.ports import (
@@ -17,6 +23,7 @@ from mlops_common.ports import (
     Notifications,
     ObjectNotFound,
     ProcessingJobs,
+    RunControl,
     TrainingRuns,
 )
 from mlops_common.settings import HandleDriftSettings
@@ -29,6 +36,7 @@ class DriftServices:
     """What handle_drift talks to, bundled so the handler passes one object."""
 
     ledger: DriftCooldown
+    runs: RunControl
     pipeline: TrainingRuns
     sagemaker: ProcessingJobs
     store: JsonDocuments
@@ -59,6 +67,12 @@ def handle_drift_event(
 def _on_monitoring_job(
     job: ProcessingJobDetail, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
 ) -> DriftOutcome:
+    schedule = (job.monitoring_schedule_arn or "").rsplit("/", 1)[-1]
+    # SageMaker writes resource names in ARNs in lower case: compare without case.
+    if schedule.lower() != settings.monitoring_schedule_name.lower():
+        reason = f"{job.processing_job_name}: schedule {schedule or '(none)'} is not this stack's"
+        logger.info("ignored: another stack's monitoring job", reason=reason)
+        return DriftOutcome(action="ignored", reason=reason)
     if not (job.exit_message or "").startswith(VIOLATIONS_EXIT_PREFIX):
         return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: no violations")
     try:
@@ -79,6 +93,10 @@ def _on_monitoring_job(
 def _on_alarm(
     alarm: AlarmDetail, *, services: DriftServices, settings: HandleDriftSettings, now: datetime
 ) -> DriftOutcome:
+    if alarm.alarm_name != settings.drift_alarm_name:
+        reason = f"alarm {alarm.alarm_name} is not this stack's drift alarm ({settings.drift_alarm_name})"
+        logger.info("ignored: another alarm", reason=reason)
+        return DriftOutcome(action="ignored", reason=reason)
     previous = alarm.previous_state.value if alarm.previous_state else None
     if alarm.state.value != "ALARM" or previous == "ALARM":
         return DriftOutcome(
@@ -96,16 +114,8 @@ def _retrain(
     settings: HandleDriftSettings,
     now: datetime,
 ) -> DriftOutcome:
-    running = services.pipeline.running_executions()
-    if running:
-        logger.info("retraining skipped: a run is in progress", running=running[0], reason=reason)
-        return DriftOutcome(action="running", execution_name=running[0], violations=violations, reason=reason)
-
-    name = execution_name(
-        "drift",
-        window_start(now, settings.drift_cooldown_minutes),
-        services.pipeline.state_machine_arn,
-    )
+    name = run_name("drift", now, services.pipeline.state_machine_arn)
+    # The cooldown first: a storm of signals during one long run queues one retraining, not many.
     claimed = services.ledger.claim_cooldown(
         holder=name,
         now_epoch=int(now.timestamp()),
@@ -115,12 +125,20 @@ def _retrain(
         logger.info("retraining skipped: drift cooldown in force", reason=reason)
         return DriftOutcome(action="cooldown", violations=violations, reason=reason)
 
+    if not services.runs.take_lease(name, "drift", now, expiry_epoch(now, settings.run_lease_minutes)):
+        lease = services.runs.lease()
+        holder = lease.holder if lease else "another run"
+        services.runs.request_retraining("drift", reason, now)
+        logger.info("retraining queued: another run holds the lease", holder=holder, reason=reason)
+        return DriftOutcome(action="queued", execution_name=holder, violations=violations, reason=reason)
+
     try:
         services.pipeline.start(
             name, PipelineExecutionInput(trigger="drift", reason=reason[:1000], requested_at=now)
         )
     except Exception:
-        # Without a run the cooldown would only silence the next signal: hand it back.
+        # Without a run the lease would block the next trigger, and the cooldown silence the next signal.
+        services.runs.release_lease(name)
         services.ledger.release_cooldown(holder=name)
         raise
 

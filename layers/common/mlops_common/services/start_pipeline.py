@@ -1,4 +1,10 @@
-"""Uploads -> ledger -> at most one training run per trigger window."""
+"""Uploads -> ledger -> pending uploads -> a training run when no other run holds the lease.
+
+Every accepted upload is counted as pending. If no run holds the one-run lease, this batch takes it
+and starts a run, whose first state waits until the uploads have settled (the quiet period) before
+claiming them; if a run holds it, the uploads wait for that run: it claims them if they arrive
+before its claim, and its end starts the follow-up run for the rest (``run_ended``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ from datetime import datetime
 
 from mlops_common.aws_events import UploadMessage
 from mlops_common.domain.keys import classify_key, decode_event_key, object_pk, object_sk
-from mlops_common.domain.triggers import execution_name, expiry_epoch, window_start
+from mlops_common.domain.run_control import run_name
+from mlops_common.domain.triggers import expiry_epoch
 from mlops_common.models import BatchItemFailure, BatchResponse, PipelineExecutionInput
 from mlops_common.observability import logger
-from mlops_common.ports import TrainingRuns, UploadLedger
+from mlops_common.ports import RunControl, TrainingRuns, UploadLedger
 from mlops_common.settings import StartPipelineSettings
 
 
@@ -34,6 +41,8 @@ class UploadBatchReport:
     rejected: int = 0
     duplicates: int = 0
     malformed: int = 0
+    covered: int = 0  # accepted, but already inside a claimed run's snapshot
+    foreign: int = 0  # events of another bucket than this stack's
     run: str | None = None
     run_note: str | None = None
 
@@ -47,119 +56,149 @@ def process_upload_batch(
     messages: Sequence[UploadMessage],
     *,
     ledger: UploadLedger,
+    runs: RunControl,
     pipeline: TrainingRuns,
     settings: StartPipelineSettings,
     now: datetime,
 ) -> UploadBatchReport:
-    """Record every upload of the batch once and start (or defer) one run for the new ones."""
-    report = UploadBatchReport()
-    expires_at = expiry_epoch(now, settings.ledger_retention_days * 24 * 60)
-    pending: list[_Pending] = []
-    in_this_batch: set[tuple[str, str]] = set()
-
+    """Record each upload once, count the new ones as pending, start a run if none holds the lease."""
+    batch = _Batch(
+        ledger=ledger,
+        settings=settings,
+        expires_at=expiry_epoch(now, settings.ledger_retention_days * 24 * 60),
+        covered_until=runs.pending_uploads().covered_until,
+    )
     for record in messages:
-        upload = record.upload
+        batch.record(record)
+    report = batch.report
+    if batch.pending:
+        _count_and_start(batch.pending, report, runs=runs, pipeline=pipeline, settings=settings, now=now)
+        for item in batch.pending:
+            if item.message_id not in report.failed_message_ids:
+                _mark(ledger, report, item, report.run or "pending", report.run_note or "pending")
+    return report
+
+
+@dataclass
+class _Batch:
+    """The per-message part of one batch: what each upload event is, recorded in the ledger."""
+
+    ledger: UploadLedger
+    settings: StartPipelineSettings
+    expires_at: int
+    covered_until: datetime | None
+    report: UploadBatchReport = field(default_factory=UploadBatchReport)
+    pending: list[_Pending] = field(default_factory=list)
+    seen_in_batch: set[tuple[str, str]] = field(default_factory=set)
+
+    def record(self, record: UploadMessage) -> None:
+        report, upload = self.report, record.upload
         if upload is None:
             # Fails alone: SQS redelivers it, then moves it to the DLQ, where it is kept.
             logger.error("malformed message", message_id=record.message_id, error=record.problem)
             report.malformed += 1
             report.failed_message_ids.append(record.message_id)
-            continue
-
+            return
         bucket = upload.detail.bucket.name
+        if bucket != self.settings.data_bucket:
+            # The rule matches only the stack's bucket; anything else reached the queue by mistake.
+            logger.warning("ignored: not this stack's data bucket", bucket=bucket)
+            report.foreign += 1
+            return
         obj = upload.detail.object
-        decision = classify_key(decode_event_key(obj.key), settings.incoming_prefix)
-        pk = object_pk(bucket, decision.key)
-        sk = object_sk(obj.sequencer, obj.version_id, obj.etag)
+        decision = classify_key(decode_event_key(obj.key), self.settings.incoming_prefix)
+        item = _Pending(
+            record.message_id,
+            object_pk(bucket, decision.key),
+            object_sk(obj.sequencer, obj.version_id, obj.etag),
+            bucket,
+        )
         attributes = {
             "status": "accepted" if decision.accepted else "rejected",
             "message_id": record.message_id,
             "event_id": upload.id,
             "event_key": obj.key,
+            "event_time": upload.time.isoformat(),
             "version_id": obj.version_id or "",
             "source": decision.source or "",
             "label": decision.label or "",
             "reason": decision.reason or "",
         }
         try:
-            seen = ledger.record_object(pk, sk, attributes, expires_at)
+            seen = self.ledger.record_object(item.pk, item.sk, attributes, self.expires_at)
         except Exception:
             logger.exception("ledger write failed", message_id=record.message_id, key=decision.key)
             report.failed_message_ids.append(record.message_id)
-            continue
+            return
 
-        if (pk, sk) in in_this_batch:
+        if (item.pk, item.sk) in self.seen_in_batch:
             report.duplicates += 1
-            logger.info("duplicate upload event within the batch", key=decision.key, sequencer=sk)
-            continue
-        in_this_batch.add((pk, sk))
-        if not decision.accepted:
+            logger.info("duplicate upload event within the batch", key=decision.key, sequencer=item.sk)
+        elif not decision.accepted:
             report.rejected += 1
             logger.warning("upload rejected", key=decision.key, reason=decision.reason, new=seen.new)
         elif seen.handled:
             report.duplicates += 1
-            logger.info("duplicate upload event, already handled", key=decision.key, sequencer=sk)
+            logger.info("duplicate upload event, already handled", key=decision.key, sequencer=item.sk)
+        elif self.covered_until is not None and upload.time <= self.covered_until:
+            # Its event came late: a run already claimed a snapshot that holds it (LastModified is
+            # not after that run's bound), so counting it would start a follow-up for nothing.
+            report.covered += 1
+            _mark(self.ledger, report, item, "covered", "in a claimed snapshot")
         else:
             if seen.new:
                 report.accepted += 1
             else:
-                logger.info("upload seen before but no run covers it yet: retrying", key=decision.key)
-            pending.append(_Pending(record.message_id, pk, sk, bucket))
-
-    if pending:
-        _start_or_defer(pending, report, ledger=ledger, pipeline=pipeline, settings=settings, now=now)
-    return report
+                logger.info("upload seen before but not yet counted: retrying", key=decision.key)
+            self.pending.append(item)
+        self.seen_in_batch.add((item.pk, item.sk))
 
 
-def _start_or_defer(
+def _mark(ledger: UploadLedger, report: UploadBatchReport, item: _Pending, run: str, note: str) -> None:
+    try:
+        ledger.mark_handled(item.pk, item.sk, run=run, note=note)
+    except Exception:
+        # Unmarked, the retry counts it again: a count too high only starts a run sooner.
+        logger.exception("could not mark upload handled", message_id=item.message_id)
+        report.failed_message_ids.append(item.message_id)
+
+
+def _count_and_start(
     pending: list[_Pending],
     report: UploadBatchReport,
     *,
-    ledger: UploadLedger,
+    runs: RunControl,
     pipeline: TrainingRuns,
     settings: StartPipelineSettings,
     now: datetime,
 ) -> None:
-    name = execution_name(
-        "upload", window_start(now, settings.trigger_window_minutes), pipeline.state_machine_arn
-    )
+    name = run_name("upload", now, pipeline.state_machine_arn)
+    lease_expires_at = expiry_epoch(now, settings.run_lease_minutes)
+    took_lease = False
     try:
-        running = pipeline.running_executions()
-        if running:
-            run, note = running[0], f"deferred: {running[0]} is running; the next run picks these up"
-        else:
-            buckets = sorted({item.bucket for item in pending})
-            result = pipeline.start(
+        runs.add_pending_uploads(len(pending), now)
+        took_lease = runs.take_lease(name, "upload", now, lease_expires_at)
+        if took_lease:
+            pipeline.start(
                 name,
                 PipelineExecutionInput(
                     trigger="upload",
-                    reason=f"{len(pending)} new upload(s) in {', '.join(buckets)}",
+                    reason=f"{len(pending)} new upload(s) in {settings.data_bucket}",
                     requested_at=now,
                     objects=len(pending),
                 ),
             )
-            run = name
-            note = (
-                "started"
-                if result.started
-                else "window already used by an earlier batch; the next run picks these up"
-            )
-        ledger.record_window(
-            name,
-            {"run": run, "note": note, "objects": str(len(pending))},
-            expiry_epoch(now, settings.ledger_retention_days * 24 * 60),
-        )
+            run, note = name, "started: it claims the uploads once they have settled"
+        else:
+            holder = runs.lease()
+            run = holder.holder if holder else "the active run"
+            note = f"pending: {run} holds the run lease; it claims these or its end starts the follow-up"
     except Exception:
-        # Leave the uploads pending in the ledger: SQS redelivers them and the retry tries again.
-        logger.exception("could not start or defer the training run", window=name)
+        # Unmarked, the uploads are counted again on SQS's retry, which retries the start too.
+        logger.exception("could not count the uploads or start the training run", run=name)
+        if took_lease:
+            runs.release_lease(name)
         report.failed_message_ids.extend(item.message_id for item in pending)
         return
-
     report.run, report.run_note = run, note
     logger.info("trigger decision", run=run, note=note, objects=len(pending))
-    for item in pending:
-        try:
-            ledger.mark_handled(item.pk, item.sk, run=run, note=note)
-        except Exception:
-            logger.exception("could not mark upload handled", message_id=item.message_id)
-            report.failed_message_ids.append(item.message_id)

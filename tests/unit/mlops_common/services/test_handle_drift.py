@@ -13,6 +13,7 @@ from tests.unit.mlops_common.fakes import (
     FakeLedger,
     FakeNotifier,
     FakePipeline,
+    FakeRuns,
     FakeSageMaker,
 )
 
@@ -25,17 +26,25 @@ ALARM = parse_drift_event(
         "account": "123456789012",
         "time": "2026-11-12T10:07:00Z",
         "region": "us-east-1",
-        "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:drift"],
-        "detail": {"alarmName": "drift", "state": {"value": "ALARM"}, "previousState": {"value": "OK"}},
+        "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:stack-drift-confidence"],
+        "detail": {
+            "alarmName": "stack-drift-confidence",
+            "state": {"value": "ALARM"},
+            "previousState": {"value": "OK"},
+        },
     }
 )
 REPORTS = "s3://artifacts/monitoring/reports/job-1"
 
 
-def monitoring_job(*, with_outputs: bool = True) -> DriftEvent:
+SCHEDULE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/defect-classifier-data-quality"
+
+
+def monitoring_job(*, with_outputs: bool = True, schedule_arn: str = SCHEDULE_ARN) -> DriftEvent:
     detail: dict[str, object] = {
         "ProcessingJobName": "job-1",
         "ProcessingJobStatus": "Completed",
+        "MonitoringScheduleArn": schedule_arn,
         "ExitMessage": "CompletedWithViolations: Job completed successfully with 1 violations.",
     }
     if with_outputs:
@@ -69,6 +78,7 @@ REPORT = {
 def services(
     *,
     ledger: FakeLedger | None = None,
+    runs: FakeRuns | None = None,
     pipeline: FakePipeline | None = None,
     notifier: FakeNotifier | None = None,
     documents: FakeDocuments | None = None,
@@ -76,6 +86,7 @@ def services(
 ) -> DriftServices:
     return DriftServices(
         ledger=ledger or FakeLedger(),
+        runs=runs or FakeRuns(),
         pipeline=pipeline or FakePipeline(),
         sagemaker=sagemaker or FakeSageMaker(),
         store=documents or FakeDocuments(),
@@ -146,9 +157,86 @@ def test_missing_report_notifies_and_is_ignored() -> None:
     assert len(notifier.messages) == 1
 
 
-def test_running_execution_leaves_the_cooldown_free() -> None:
-    ledger = FakeLedger()
-    bundle = services(ledger=ledger, pipeline=FakePipeline(running=["upload-run"]))
+def test_a_signal_during_a_run_is_queued_for_when_it_ends_not_a_second_execution() -> None:
+    ledger, runs, pipeline = FakeLedger(), FakeRuns(holder="upload-run"), FakePipeline()
+    bundle = services(ledger=ledger, runs=runs, pipeline=pipeline)
+
     outcome = handle_drift_event(ALARM, services=bundle, settings=HANDLE_DRIFT, now=NOW)
-    assert (outcome.action, outcome.execution_name) == ("running", "upload-run")
-    assert ledger.cooldown_holder is None
+
+    assert (outcome.action, outcome.execution_name) == ("queued", "upload-run")
+    assert pipeline.started == []
+    assert runs.retraining is not None
+    assert runs.retraining.trigger == "drift"
+    assert "stack-drift-confidence" in runs.retraining.reason
+    # The cooldown holds: a storm during the run queues one retraining, not one per signal.
+    assert ledger.cooldown_holder is not None
+
+
+def test_a_started_retraining_holds_the_run_lease() -> None:
+    runs, pipeline = FakeRuns(), FakePipeline()
+
+    outcome = handle_drift_event(
+        ALARM, services=services(runs=runs, pipeline=pipeline), settings=HANDLE_DRIFT, now=NOW
+    )
+
+    assert outcome.action == "started"
+    assert runs.holder is not None
+    assert runs.holder.holder == outcome.execution_name == pipeline.started[0][0]
+
+
+def test_a_failed_start_gives_the_lease_back_too() -> None:
+    runs = FakeRuns()
+    with pytest.raises(RuntimeError):
+        handle_drift_event(
+            ALARM,
+            services=services(runs=runs, pipeline=FakePipeline(fail=True)),
+            settings=HANDLE_DRIFT,
+            now=NOW,
+        )
+    assert runs.holder is None
+
+
+def test_another_stacks_monitoring_schedule_is_ignored() -> None:
+    pipeline = FakePipeline()
+    other = SCHEDULE_ARN.replace("defect-classifier-data-quality", "someone-elses-data-quality")
+
+    outcome = handle_drift_event(
+        monitoring_job(schedule_arn=other),
+        services=services(pipeline=pipeline),
+        settings=HANDLE_DRIFT,
+        now=NOW,
+    )
+
+    assert outcome.action == "ignored"
+    assert "someone-elses-data-quality is not this stack's" in outcome.reason
+    assert pipeline.started == []
+
+
+def test_the_schedule_name_in_the_arn_is_compared_without_case() -> None:
+    documents = FakeDocuments({REPORTS + "/constraint_violations.json": REPORT})
+    upper = SCHEDULE_ARN.replace("defect-classifier", "Defect-Classifier")
+
+    outcome = handle_drift_event(
+        monitoring_job(schedule_arn=upper),
+        services=services(documents=documents),
+        settings=HANDLE_DRIFT,
+        now=NOW,
+    )
+
+    assert outcome.action == "started"
+
+
+def test_another_alarm_is_ignored() -> None:
+    pipeline = FakePipeline()
+    other = parse_drift_event(
+        {
+            **ALARM.model_dump(mode="json", by_alias=True),
+            "detail": {"alarmName": "billing", "state": {"value": "ALARM"}},
+        }
+    )
+
+    outcome = handle_drift_event(other, services=services(pipeline=pipeline), settings=HANDLE_DRIFT, now=NOW)
+
+    assert outcome.action == "ignored"
+    assert "billing is not this stack's drift alarm" in outcome.reason
+    assert pipeline.started == []

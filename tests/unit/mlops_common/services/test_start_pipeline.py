@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from mlops_common.aws_events import ObjectCreatedEvent, UploadMessage
 from mlops_common.services.start_pipeline import UploadBatchReport, process_upload_batch
-from tests.unit.mlops_common.fakes import NOW, START_PIPELINE, FakeLedger, FakePipeline
+from tests.unit.mlops_common.fakes import NOW, START_PIPELINE, FakeLedger, FakePipeline, FakeRuns
 
 
-def upload(index: int, key: str) -> UploadMessage:
+def upload(
+    index: int, key: str, *, bucket: str = "data", time: str = "2026-11-12T10:07:00Z"
+) -> UploadMessage:
     """Message ``m<index>`` announcing ``key`` (sequencer ``S<index>``)."""
     event = ObjectCreatedEvent.model_validate(
         {
@@ -18,10 +21,10 @@ def upload(index: int, key: str) -> UploadMessage:
             "detail-type": "Object Created",
             "source": "aws.s3",
             "account": "123456789012",
-            "time": "2026-11-12T10:07:00Z",
+            "time": time,
             "region": "us-east-1",
-            "resources": ["arn:aws:s3:::data"],
-            "detail": {"bucket": {"name": "data"}, "object": {"key": key, "sequencer": f"S{index}"}},
+            "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail": {"bucket": {"name": bucket}, "object": {"key": key, "sequencer": f"S{index}"}},
         }
     )
     return UploadMessage(message_id=f"m{index}", upload=event)
@@ -31,33 +34,79 @@ def sqs(*keys: str) -> list[UploadMessage]:
     return [upload(index, key) for index, key in enumerate(keys)]
 
 
-def run_batch(messages: list[UploadMessage], ledger: FakeLedger, pipeline: FakePipeline) -> UploadBatchReport:
-    return process_upload_batch(messages, ledger=ledger, pipeline=pipeline, settings=START_PIPELINE, now=NOW)
+def run_batch(
+    messages: list[UploadMessage], ledger: FakeLedger, pipeline: FakePipeline, runs: FakeRuns | None = None
+) -> UploadBatchReport:
+    return process_upload_batch(
+        messages, ledger=ledger, runs=runs or FakeRuns(), pipeline=pipeline, settings=START_PIPELINE, now=NOW
+    )
 
 
 def test_mixed_batch_counts_each_outcome_and_starts_once() -> None:
-    ledger, pipeline = FakeLedger(), FakePipeline()
-    report = run_batch(sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg", "incoming/1.jpg"), ledger, pipeline)
+    ledger, pipeline, runs = FakeLedger(), FakePipeline(), FakeRuns()
+    report = run_batch(
+        sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg", "incoming/1.jpg"), ledger, pipeline, runs
+    )
     assert (report.accepted, report.rejected, report.failed_message_ids) == (2, 1, [])
     ((name, execution_input),) = pipeline.started
-    assert name.startswith("upload-20261112T1000-")
+    assert name.startswith("upload-20261112T100700-")
     assert execution_input.objects == 2
+    assert runs.pending.count == 2
+
+
+def test_the_started_run_holds_the_lease_before_it_is_started() -> None:
+    runs, pipeline = FakeRuns(), FakePipeline()
+    report = run_batch(sqs("incoming/a/ok/1.jpg"), FakeLedger(), pipeline, runs)
+    assert runs.holder is not None
+    assert runs.holder.holder == report.run == pipeline.started[0][0]
 
 
 def test_batch_of_only_rejected_keys_starts_nothing() -> None:
-    pipeline = FakePipeline()
-    report = run_batch(sqs("elsewhere/a/ok/1.jpg"), FakeLedger(), pipeline)
+    pipeline, runs = FakePipeline(), FakeRuns()
+    report = run_batch(sqs("elsewhere/a/ok/1.jpg"), FakeLedger(), pipeline, runs)
     assert report.rejected == 1
     assert pipeline.started == []
+    assert runs.pending.count == 0
 
 
-def test_running_execution_defers_and_marks_the_uploads() -> None:
-    ledger, pipeline = FakeLedger(), FakePipeline(running=["schedule-run"])
-    report = run_batch(sqs("incoming/a/ok/1.jpg"), ledger, pipeline)
+def test_uploads_during_a_run_stay_pending_for_it_and_start_nothing() -> None:
+    ledger, pipeline, runs = FakeLedger(), FakePipeline(), FakeRuns(holder="schedule-run")
+    report = run_batch(sqs("incoming/a/ok/1.jpg"), ledger, pipeline, runs)
     assert pipeline.started == []
     assert report.run == "schedule-run"
+    assert runs.pending.count == 1
     (item,) = ledger.objects.values()
     assert item["run"] == "schedule-run"
+    assert "its end starts the follow-up" in item["run_note"]
+
+
+def test_an_expired_lease_is_taken_over() -> None:
+    pipeline, runs = FakePipeline(), FakeRuns(holder="dead-run", expires_at=int(NOW.timestamp()))
+    report = run_batch(sqs("incoming/a/ok/1.jpg"), FakeLedger(), pipeline, runs)
+    assert len(pipeline.started) == 1
+    assert report.run == pipeline.started[0][0]
+
+
+def test_an_upload_inside_a_claimed_snapshot_is_not_counted_again() -> None:
+    runs = FakeRuns()
+    runs.pending = replace(runs.pending, covered_until=datetime(2026, 11, 12, 10, 7, 0, tzinfo=UTC))
+    ledger, pipeline = FakeLedger(), FakePipeline()
+    late = upload(1, "incoming/a/ok/late.jpg", time="2026-11-12T10:06:59Z")
+    fresh = upload(2, "incoming/a/ok/fresh.jpg", time="2026-11-12T10:07:01Z")
+
+    report = run_batch([late, fresh], ledger, pipeline, runs)
+
+    assert (report.covered, report.accepted) == (1, 1)
+    assert runs.pending.count == 1
+    assert {item["run"] for item in ledger.objects.values()} == {"covered", pipeline.started[0][0]}
+
+
+def test_events_of_another_bucket_are_ignored_and_not_retried() -> None:
+    ledger, pipeline = FakeLedger(), FakePipeline()
+    report = run_batch([upload(1, "incoming/a/ok/1.jpg", bucket="someone-else")], ledger, pipeline)
+    assert (report.foreign, report.accepted, report.failed_message_ids) == (1, 0, [])
+    assert ledger.objects == {}
+    assert pipeline.started == []
 
 
 def test_malformed_message_fails_alone_and_the_rest_is_handled() -> None:
@@ -69,16 +118,33 @@ def test_malformed_message_fails_alone_and_the_rest_is_handled() -> None:
     assert report.response().to_lambda() == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
 
 
-def test_failed_start_fails_every_pending_upload_and_leaves_it_unhandled() -> None:
-    ledger = FakeLedger()
-    report = run_batch(sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg"), ledger, FakePipeline(fail=True))
+def test_failed_start_fails_every_pending_upload_leaves_it_unhandled_and_the_lease_free() -> None:
+    ledger, runs = FakeLedger(), FakeRuns()
+    report = run_batch(
+        sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg"), ledger, FakePipeline(fail=True), runs
+    )
     assert report.failed_message_ids == ["m0", "m1"]
     assert all("run" not in item for item in ledger.objects.values())
-    assert ledger.windows == {}
+    assert runs.holder is None
 
 
-def test_the_window_decision_is_recorded() -> None:
-    ledger = FakeLedger()
-    report = run_batch(sqs("incoming/a/ok/1.jpg"), ledger, FakePipeline())
-    window: dict[str, Any] = ledger.windows[str(report.run)]
-    assert window == {"run": report.run, "note": "started", "objects": "1"}
+def test_a_retried_batch_counts_uploads_that_were_never_counted() -> None:
+    ledger, runs = FakeLedger(), FakeRuns()
+    run_batch(sqs("incoming/a/ok/1.jpg"), ledger, FakePipeline(fail=True), runs)
+    pipeline = FakePipeline()
+
+    report = run_batch(sqs("incoming/a/ok/1.jpg"), ledger, pipeline, runs)
+
+    assert report.failed_message_ids == []
+    assert len(pipeline.started) == 1
+    assert runs.pending.count >= 1
+
+
+def test_a_replayed_batch_counts_nothing_twice() -> None:
+    ledger, runs = FakeLedger(), FakeRuns()
+    run_batch(sqs("incoming/a/ok/1.jpg"), ledger, FakePipeline(), runs)
+
+    report = run_batch(sqs("incoming/a/ok/1.jpg"), ledger, FakePipeline(), runs)
+
+    assert report.duplicates == 1
+    assert runs.pending.count == 1

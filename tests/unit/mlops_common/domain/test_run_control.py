@@ -1,0 +1,123 @@
+"""The one-run lease, the quiet period and follow-up runs, decided with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mlops_common.domain.run_control import (
+    Lease,
+    PendingRetraining,
+    PendingUploads,
+    QuietPolicy,
+    follow_up,
+    quiet_deadline,
+    run_name,
+    settle,
+)
+
+NOW = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
+POLICY = QuietPolicy(quiet_seconds=300, max_delay_seconds=3600)
+
+
+def pending(count: int, first_ago: float, last_ago: float) -> PendingUploads:
+    return PendingUploads(
+        count=count,
+        first_at=NOW - timedelta(seconds=first_ago),
+        last_at=NOW - timedelta(seconds=last_ago),
+        version=count,
+    )
+
+
+def test_nothing_pending_is_ready_at_once() -> None:
+    decision = settle(PendingUploads(), POLICY, NOW)
+
+    assert decision.ready
+    assert decision.wait_seconds == 0
+    assert decision.reason == "no uploads pending"
+
+
+def test_uploads_still_arriving_wait_for_the_rest_of_the_quiet_period() -> None:
+    decision = settle(pending(40, first_ago=100, last_ago=20), POLICY, NOW)
+
+    assert not decision.ready
+    assert decision.wait_seconds == 280
+    assert "40 pending" in decision.reason
+
+
+def test_a_quiet_period_without_uploads_makes_them_ready() -> None:
+    decision = settle(pending(40, first_ago=900, last_ago=300), POLICY, NOW)
+
+    assert decision.ready
+    assert decision.reason.startswith("no new upload for 300 s")
+
+
+def test_a_steady_stream_trains_when_the_oldest_upload_has_waited_the_maximum() -> None:
+    decision = settle(pending(5000, first_ago=3600, last_ago=1), POLICY, NOW)
+
+    assert decision.ready
+    assert "waited 3600 s" in decision.reason
+
+
+def test_the_wait_never_passes_the_maximum_delay() -> None:
+    decision = settle(pending(10, first_ago=3590, last_ago=1), POLICY, NOW)
+
+    assert not decision.ready
+    assert decision.wait_seconds == 10
+
+
+def test_a_fraction_of_a_second_left_still_waits_one_second() -> None:
+    decision = settle(pending(1, first_ago=299.5, last_ago=299.5), POLICY, NOW)
+
+    assert not decision.ready
+    assert decision.wait_seconds == 1
+
+
+def test_quiet_deadline_is_the_earlier_of_quiet_and_maximum_delay() -> None:
+    assert quiet_deadline(PendingUploads(), POLICY) is None
+    assert quiet_deadline(pending(3, first_ago=10, last_ago=5), POLICY) == NOW + timedelta(seconds=295)
+    assert quiet_deadline(pending(3, first_ago=3500, last_ago=0), POLICY) == NOW + timedelta(seconds=100)
+
+
+def test_negative_periods_are_refused() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        QuietPolicy(quiet_seconds=-1, max_delay_seconds=10)
+
+
+def test_a_lease_is_live_until_its_expiry_even_if_the_item_still_exists() -> None:
+    lease = Lease(holder="upload-x", trigger="upload", expires_at=int(NOW.timestamp()) + 1)
+
+    assert lease.live(NOW)
+    assert not lease.live(NOW + timedelta(seconds=1))
+
+
+def test_run_names_are_readable_and_unique_per_start() -> None:
+    first = run_name("upload", NOW, "arn:sm")
+    same_second = run_name("upload", NOW + timedelta(microseconds=1), "arn:sm")
+
+    assert first.startswith("upload-20261203T120000-")
+    assert len(first) <= 80  # Step Functions' execution name limit
+    assert first != same_second
+    assert run_name("upload", NOW, "arn:sm") == first
+
+
+def test_no_follow_up_when_nothing_waits() -> None:
+    assert follow_up("upload-a", PendingUploads(), None) is None
+
+
+def test_pending_uploads_start_the_follow_up_and_answer_a_pending_retraining_too() -> None:
+    retraining = PendingRetraining(trigger="drift", reason="3 violation(s)")
+
+    run = follow_up("upload-a", pending(7, first_ago=50, last_ago=40), retraining)
+
+    assert run is not None
+    assert run.trigger == "upload"
+    assert run.reason == "follow-up of upload-a: 7 upload(s) pending; also drift: 3 violation(s)"
+
+
+def test_a_pending_retraining_alone_starts_a_run_of_its_own_trigger() -> None:
+    run = follow_up("upload-a", PendingUploads(), PendingRetraining(trigger="drift", reason="alarm X"))
+
+    assert run is not None
+    assert (run.trigger, run.reason) == ("drift", "follow-up of upload-a: alarm X")
