@@ -17,7 +17,7 @@ help:
 	@echo "make test     set up and run lint + unit, integration, infrastructure and e2e tests"
 	@echo "make lint     ruff, mypy, import contracts, cfn-lint (+serverless rules), sam validate --lint, checkov"
 	@echo "make build    sam build (Lambda runtime python3.13)"
-	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (dev|prod)"
+	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (any samconfig environment)"
 	@echo "make bench    run every benchmark under bench/ and write docs/performance.md"
 
 # The project's packages are installed editable: mlops-common (the Lambda layer), mlops-planning

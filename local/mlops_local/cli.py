@@ -46,10 +46,41 @@ class Controller:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
 
-    def upload(self, directory: str, source: str) -> dict[str, Any]:
-        keys = self.runtime.upload_directory(Path(directory), source)
+    def upload(self, directory: str, source: str, objects_per_second: float | None = None) -> dict[str, Any]:
+        keys = self.runtime.upload_directory(Path(directory), source, objects_per_second=objects_per_second)
         self.runtime.wait_until_idle(timeout=60)
-        return {"uploaded": len(keys), "executions": self.status()["executions"]}
+        return {"uploaded": len(keys), "trigger": self.runtime.trigger_state()}
+
+    def accounting(self) -> dict[str, Any]:
+        """Each training run and what its dataset covers (``stats.json``: the upload snapshot)."""
+        s3, bucket = self.runtime.client("s3"), self.runtime.provisioned.ref("DataBucket")
+        runs = []
+        for execution in sorted(self.runtime.executions(), key=lambda e: e["startDate"]):
+            try:
+                body = s3.get_object(Bucket=bucket, Key=f"datasets/{execution['name']}/stats.json")["Body"]
+                stats = json.loads(body.read())
+            except s3.exceptions.NoSuchKey:
+                stats = {}
+            visits = self.runtime.history(execution["executionArn"])
+            output = json.loads(
+                self.runtime.client("stepfunctions")
+                .describe_execution(executionArn=execution["executionArn"])
+                .get("output")
+                or "{}"
+            )
+            runs.append(
+                {
+                    "name": execution["name"],
+                    "status": execution["status"],
+                    # Succeeded is not deployed: the run may end at ModelRejected or RunSkipped.
+                    "ended_in": visits[-1].name if visits else None,
+                    "gate_reasons": (output.get("gate") or {}).get("reasons", []),
+                    "uploads": stats.get("uploads"),
+                    "accounting": stats.get("accounting"),
+                    "excluded_labels": stats.get("excluded_labels") or {},
+                }
+            )
+        return {"runs": runs}
 
     def run(self, trigger: str, state_machine: str, execution_input: dict[str, Any] | None) -> dict[str, Any]:
         payload = execution_input or {
@@ -76,7 +107,7 @@ class Controller:
                     }
                 )
         jobs = [f"{job.kind} {job.name}: {job.last_progress}" for job in self.runtime.jobs.running()]
-        return {"executions": executions, "running_jobs": jobs}
+        return {"executions": executions, "running_jobs": jobs, "trigger": self.runtime.trigger_state()}
 
     def history(self, execution: str) -> dict[str, Any]:
         arn = self._execution_arn(execution)
@@ -266,6 +297,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         time.sleep(2)
 
 
+def cmd_upload(args: argparse.Namespace) -> int:
+    result = call(
+        "upload",
+        directory=str(Path(args.directory).resolve()),
+        source=args.source,
+        objects_per_second=args.objects_per_second,
+    )
+    print(f"uploaded {result['uploaded']} object(s) to incoming/{args.source}/")
+    if not args.wait:
+        _print(result["trigger"])
+        return 0
+    return follow_training()
+
+
+def trigger_line(trigger: dict[str, Any], running: list[dict[str, Any]]) -> str:
+    """One line of what the trigger waits for and what runs, for ``upload --wait``."""
+    parts = []
+    if trigger["pending_uploads"]:
+        pending = f"{trigger['pending_uploads']} upload(s) pending"
+        claimable = datetime.fromisoformat(trigger["claimable_at"])
+        if claimable > datetime.now(UTC):
+            parts.append(f"{pending}, quiet period ends {claimable:%H:%M:%S} UTC")
+        elif trigger["lease"]:
+            parts.append(f"{pending} for the follow-up run")
+        else:
+            parts.append(f"{pending}, settled")
+    if trigger["lease"]:
+        parts.append(f"run lease: {trigger['lease']['holder']}")
+    parts += [f"{e['name']}: {e['current_state'] or e['status']}" for e in running]
+    if trigger["queued_retraining"]:
+        parts.append(f"queued {trigger['queued_retraining']['trigger']} retraining")
+    return "  " + ("; ".join(parts) or "idle")
+
+
+def follow_training(poll_seconds: float = 1.0) -> int:
+    """Print the trigger's state as it changes until every upload is trained on; then the runs."""
+    last = ""
+    while True:
+        status = call("status")
+        trigger = status["trigger"]
+        running = [
+            e
+            for e in status["executions"]
+            if e["state_machine"] == "TrainingPipelineStateMachine" and e["status"] == "RUNNING"
+        ]
+        line = trigger_line(trigger, running)
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if not trigger["pending_uploads"] and trigger["lease"] is None and not running:
+            break
+        time.sleep(poll_seconds)
+    runs = call("accounting")["runs"]
+    for run in runs:
+        uploads = run["uploads"] or {}
+        excluded = ", ".join(f"{label} ({why['reason']})" for label, why in run["excluded_labels"].items())
+        print(
+            f"{run['name']}: {run['status']} at {run['ended_in']}, {uploads.get('new', '?')} new upload(s)"
+            f" ({uploads.get('previously_covered', 0)} from earlier runs)"
+            + (f"; excluded labels: {excluded}" if excluded else "")
+        )
+        for reason in run["gate_reasons"]:
+            print(f"  gate: {reason}")
+    return 0 if runs and runs[-1]["ended_in"] == "PipelineSucceeded" else 1
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     result = call("history", execution=args.execution)
     for state in result["states"]:
@@ -323,9 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     upload = commands.add_parser("upload", help="upload DIR/<label>/<file> to incoming/<source>/")
     upload.add_argument("directory")
     upload.add_argument("--source", default="line-a")
-    upload.set_defaults(
-        handler=lambda a: _print(call("upload", directory=str(Path(a.directory).resolve()), source=a.source))
+    upload.add_argument("--objects-per-second", type=float, help="pace the upload, as a camera line would")
+    upload.add_argument(
+        "--wait", action="store_true", help="follow the trigger and the training run(s) until they end"
     )
+    upload.set_defaults(handler=cmd_upload)
     run = commands.add_parser("run", help="start an execution")
     run.add_argument("--pipeline", choices=("training", "batch"), default="training")
     run.add_argument("--trigger", choices=("manual", "schedule", "drift", "upload"), default="manual")

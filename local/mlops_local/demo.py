@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import statistics
 import tarfile
 import time
@@ -34,6 +33,8 @@ DEMO_OVERRIDES = {
     "TuningMaxParallelJobs": "1",
     "TrainingEpochs": "12",
     "EndpointPollSeconds": "1",
+    # The demo prints its own progress; the functions' INFO lines would bury it.
+    "LogLevel": "WARNING",
 }
 SOURCES = ("line-a", "line-b")
 DRIFT_REQUESTS = 80
@@ -171,6 +172,7 @@ class Demo:
             run_dir=self.run_dir, overrides=DEMO_OVERRIDES, on_progress=lambda _: None
         )
         self.latencies: list[float] = []
+        self.uploaded = 0
         self.metrics: dict[str, Any] = {}
         self.distances: dict[str, float] = {}
 
@@ -218,14 +220,18 @@ class Demo:
         )
 
     def upload(self) -> str:
-        with self.runtime.triggers_held():  # the burst lands inside one batching window, as on AWS
-            for source in SOURCES:
-                self.runtime.upload_directory(self.run_dir / "upload" / source, source)
+        # As a user's sync: concurrent puts while the trigger runs, across many batching windows.
+        began = time.monotonic()
+        self.uploaded = sum(
+            len(self.runtime.upload_directory(self.run_dir / "upload" / source, source)) for source in SOURCES
+        )
         arn = _wait_for_new_execution(self.runtime, set())
         if arn is None:
             raise DemoFailed("the uploads started no execution")
-        count = len(self.runtime.executions())
-        self.echo(f"    started {arn.rsplit(':', 1)[-1]} ({count} execution for the whole burst)")
+        self.echo(
+            f"    {self.uploaded} objects in {time.monotonic() - began:.1f} s started"
+            f" {arn.rsplit(':', 1)[-1]}; it waits for the uploads to settle, then claims them"
+        )
         return arn
 
     def train(self, arn: str) -> dict[str, Any]:
@@ -239,6 +245,7 @@ class Demo:
         if not gate.get("passed"):
             raise DemoFailed("the gate rejected the model: " + "; ".join(gate.get("reasons", [])))
         self.content["dataset"] = dict(state.get("dataset", {}).get("accounting", {}))
+        self._check_every_upload_is_in_the_run(state)
         self.content["gate"] = {
             "passed": gate.get("passed"),
             "reasons": gate.get("reasons", []),
@@ -249,6 +256,22 @@ class Demo:
             self.metrics = _model_metrics(self.runtime, model["model_data_url"])
         self.content["tuning"] = _tuning_summary(self.runtime, model.get("tuning_job_name"))
         return state
+
+    def _check_every_upload_is_in_the_run(self, state: dict[str, Any]) -> None:
+        """The promise of the trigger: one run, whose dataset accounts for every uploaded object."""
+        training_runs = self.runtime.executions()
+        if len(training_runs) != 1:
+            names = ", ".join(e["name"] for e in training_runs)
+            raise DemoFailed(f"the upload started {len(training_runs)} training runs, not one: {names}")
+        dataset_uri = state.get("dataset", {}).get("dataset_uri", "")
+        stats = _s3_json(self.runtime, dataset_uri.rstrip("/") + "/stats.json")
+        uploads = stats.get("uploads", {})
+        self.content["uploads"] = {"uploaded": self.uploaded, **uploads, "claimed": state["run"]["begin"]}
+        if uploads.get("new") != self.uploaded or uploads.get("after_snapshot"):
+            raise DemoFailed(
+                f"{self.uploaded} objects uploaded, but the run's dataset accounts for {uploads}"
+            )
+        self.echo(f"    every one of the {self.uploaded} uploads is in the run's dataset accounting")
 
     def _why(self, arn: str) -> str:
         """The first failed task with its cause, else the path's last states, and any endpoint failure."""
@@ -383,7 +406,6 @@ class Demo:
 def run_demo(*, images_per_class: int = 200, seed: int = 7, echo: Callable[[str], None] = print) -> int:
     """Run the closed loop; return 0 when every step did what it must."""
     # The handlers' INFO logs would bury the demo's progress lines; warnings and errors still show.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     return Demo(images_per_class=images_per_class, seed=seed, echo=echo).run()
 
 

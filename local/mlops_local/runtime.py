@@ -10,14 +10,14 @@ moto's Step Functions engine, with the real Lambda handlers, the real Glue scrip
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,9 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
 }
 
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# `aws s3 sync` uploads up to 10 objects at once (its max_concurrent_requests); 4 keeps a 2-core
+# machine responsive while still overlapping uploads with the trigger's own work.
+UPLOAD_CONCURRENCY = 4
 
 
 @dataclass
@@ -230,22 +233,6 @@ class LocalRuntime:
                 poller.start()
                 self._pollers.append(poller)
 
-    @contextlib.contextmanager
-    def triggers_held(self) -> Iterator[None]:
-        """Hold the SQS event source mappings while a burst of uploads lands, then release them.
-
-        Uploading into the embedded S3 is far slower than uploading to S3, so a burst that lands
-        well inside one batching window on AWS would straddle several scaled local windows. Holding
-        the pollers makes the local burst arrive as it would on AWS: all queued, then one window.
-        """
-        for poller in self._pollers:
-            poller.stop()
-        self._pollers.clear()
-        try:
-            yield
-        finally:
-            self._start_pollers()
-
     def _provision(self) -> Stack:
         parameters = self._local_overrides()
         bundle = self._code_bundle() if self._package_code else None
@@ -315,15 +302,33 @@ class LocalRuntime:
             raise RuntimeError("the runtime is not started")
         return self._host
 
-    def upload_directory(self, local_dir: Path, source: str) -> list[str]:
-        """Upload ``<local_dir>/<label>/<file>`` to ``incoming/<source>/<label>/<file>``; return the keys."""
+    def upload_directory(
+        self,
+        local_dir: Path,
+        source: str,
+        *,
+        objects_per_second: float | None = None,
+        concurrency: int = UPLOAD_CONCURRENCY,
+    ) -> list[str]:
+        """Upload ``<local_dir>/<label>/<file>`` to ``incoming/<source>/<label>/<file>``; return the keys.
+
+        As a user's ``aws s3 sync`` does: several uploads at once, while the trigger runs (nothing is
+        held back), so a large folder spans many batching windows and start_pipeline sees its
+        events arrive batch by batch. ``objects_per_second`` paces it further (a camera line).
+        """
         bucket = self.provisioned.ref("DataBucket")
         s3 = self.client("s3")
-        keys = []
-        for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
-            key = f"incoming/{source}/{path.relative_to(local_dir).as_posix()}"
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-            keys.append(key)
+        paths = sorted(p for p in local_dir.rglob("*") if p.is_file())
+        keys = [f"incoming/{source}/{path.relative_to(local_dir).as_posix()}" for path in paths]
+        started = time.monotonic()
+
+        def put(index: int) -> None:
+            if objects_per_second:
+                time.sleep(max(0.0, started + index / objects_per_second - time.monotonic()))
+            s3.put_object(Bucket=bucket, Key=keys[index], Body=paths[index].read_bytes())
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="upload") as pool:
+            list(pool.map(put, range(len(paths))))
         return keys
 
     def start_execution(
@@ -469,3 +474,54 @@ class LocalRuntime:
             poller.idle.wait(max(0.0, deadline - time.monotonic()))
         if self.router is not None:
             self.router.wait(max(0.0, deadline - time.monotonic()))
+
+    def trigger_state(self) -> dict[str, Any]:
+        """What the upload trigger is waiting for, read from the stack's table as begin_run reads it.
+
+        Pending uploads and when they become claimable (the quiet period, or the maximum delay),
+        the snapshot bound of the last claim, who holds the one-run lease, and a queued retraining.
+        """
+        from mlops_common.adapters.run_ledger import RunLedger  # noqa: PLC0415 - the pipeline's own
+        from mlops_common.domain.run_control import QuietPolicy, quiet_deadline  # noqa: PLC0415
+
+        parameters = self.provisioned.template.parameters
+        policy = QuietPolicy(
+            quiet_seconds=int(parameters["TriggerQuietSeconds"]),
+            max_delay_seconds=int(parameters["TriggerMaxDelaySeconds"]),
+        )
+        runs = RunLedger(self.provisioned.ref("PipelineTable"), self.client("dynamodb"))
+        pending, lease, retraining = runs.pending_uploads(), runs.lease(), runs.pending_retraining()
+        deadline = quiet_deadline(pending, policy)
+        now = datetime.now(UTC)
+        return {
+            "pending_uploads": pending.count,
+            "last_upload_at": pending.last_at.isoformat() if pending.last_at else None,
+            "claimable_at": deadline.isoformat() if deadline else None,
+            "covered_until": pending.covered_until.isoformat() if pending.covered_until else None,
+            "quiet_seconds": policy.quiet_seconds,
+            "lease": (
+                {"holder": lease.holder, "trigger": lease.trigger, "expires_at": lease.expires_at}
+                if lease is not None and lease.live(now)
+                else None
+            ),
+            "queued_retraining": (
+                {"trigger": retraining.trigger, "reason": retraining.reason} if retraining else None
+            ),
+        }
+
+    def wait_until_trained(self, timeout: float = 900, poll_seconds: float = 0.5) -> list[dict[str, Any]]:
+        """Wait until every upload is claimed and no training run holds the lease; return the runs.
+
+        That is the moment a user's ``upload`` has reached a trained model (or a failed run whose
+        notification says why): the run that claimed the uploads, and any follow-up, have ended.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self.wait_until_idle(timeout=max(1.0, deadline - time.monotonic()))
+            state = self.trigger_state()
+            running = [e for e in self.executions() if e["status"] == "RUNNING"]
+            if not state["pending_uploads"] and state["lease"] is None and not running:
+                return self.executions()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"uploads still not trained on after {timeout:.0f} s: {state}")
+            time.sleep(poll_seconds)

@@ -2,6 +2,11 @@
 
 One runtime is provisioned for the module; the tests run in file order because the later ones
 build on the model the happy path deployed (a champion to keep serving when an update fails).
+Nothing holds the triggers back: the dataset is uploaded as a user's ``aws s3 sync`` would, while
+the SQS pollers run, and the real trigger (pending uploads, the quiet period, the one-run lease,
+follow-up runs) decides when runs start. So a test that starts a run first waits, as a user
+would, until the previous run's end has been processed; a run started while another holds the
+lease is skipped (or, for manual and drift requests, queued), which is what the trigger does.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import io
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -19,11 +24,12 @@ from typing import Any
 import pytest
 import traffic_shift
 
+from mlops_common.adapters.ledger import COOLDOWN_SK, DRIFT_PK
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
 from mlops_local.monitoring_runs import run_monitoring_now
 from mlops_local.runtime import LocalRuntime
 from mlops_local.scenarios import send_and_monitor
-from mlops_local.synthetic_images import generate_dataset
+from mlops_local.synthetic_images import generate_dataset, make_image
 
 pytestmark = pytest.mark.e2e
 
@@ -39,19 +45,32 @@ E2E_OVERRIDES = {
     "GateMinAccuracy": "0.0",
     "GateMinDefectRecall": "0.0",
     "GateChampionMargin": "0.9999",
-    # The upload burst lands at once, so its run need not wait for a quiet period (five minutes by
-    # default) before it starts.
-    "TriggerQuietSeconds": "0",
+    # The shortest cooldown there is (AWS default: a day), so that the drift signal queued during a
+    # run (test_drift_signal_during_a_run_is_queued_for_its_end) and the Model Monitor violations of
+    # the last test each get a retraining; the last test still sends its second report well within
+    # a minute of the first. TriggerQuietSeconds keeps the runtime's local 3 s.
+    "DriftCooldownMinutes": "1",
 }
 # A minute before the suite's per-test limit (pytest-timeout, 600 s): an execution that does not end
 # fails the test on its own wait, which names it, rather than by the limit.
 EXECUTION_WAIT = 540
 
 
+# The upload's pace: 161 objects at 40 a second take about 4 s, several of the local batching
+# windows of start_pipeline (TriggerBatchWindowSeconds 60 s x time_factor 0.02 = 1.2 s) yet less
+# than the quiet period (3 s) between two of them, so the trigger sees one upload arrive in batches.
+UPLOAD_OBJECTS_PER_SECOND = 40
+# A label folder made by mistake, with one valid image: far below MinImagesPerClass.
+STRAY_LABEL = "typo"
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("images")
     generate_dataset(root, images_per_class=40, image_size=64, seed=11)
+    stray = root / "line-a" / STRAY_LABEL
+    stray.mkdir()
+    make_image("ok", size=64, seed=1234).save(stray / f"{STRAY_LABEL}-00000.jpg", quality=92)
     return root / "line-a"
 
 
@@ -65,24 +84,43 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, dataset: Path) -> Iterator
         on_progress=lambda message: print(f"[runtime] {message}", flush=True),
     )
     local.start()
-    local.upload_directory(dataset, "line-a")
-    _wait_for(lambda: len(local.executions()) >= 1, timeout=60)
     try:
+        local.upload_directory(dataset, "line-a", objects_per_second=UPLOAD_OBJECTS_PER_SECOND)
+        _wait_for(lambda: len(local.executions()) >= 1, timeout=60)
         yield local
     finally:
         local.stop()
 
 
-def _wait_for(condition: Any, timeout: float) -> None:
+@pytest.fixture(scope="module")
+def during_runs() -> dict[str, Any]:
+    """What a test did while its run held the lease, for the test after it to follow up (file order)."""
+    return {}
+
+
+def _wait_for(
+    condition: Callable[[], Any], timeout: float, what: str = "condition", poll: float = 0.5
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.5)
+        assert time.monotonic() < deadline, f"{what} not reached in {timeout:.0f} s"
+        time.sleep(poll)
 
 
 def _run(
-    runtime: LocalRuntime, reason: str, overrides: dict[str, Any] | None = None
+    runtime: LocalRuntime,
+    reason: str,
+    overrides: dict[str, Any] | None = None,
+    *,
+    while_running: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    """Start a manual run once the previous one has ended, as a user would; wait for its end.
+
+    One run at a time: a manual run started while another holds the lease is skipped (its request
+    queued for that run's end), so wait until the previous run's end has been processed.
+    ``while_running(arn)`` is called once this run's BeginRun has proceeded (it holds the lease).
+    """
+    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
     execution_input: dict[str, Any] = {
         "trigger": "manual",
         "reason": reason,
@@ -91,8 +129,108 @@ def _run(
     if overrides:
         execution_input["overrides"] = overrides
     arn = runtime.start_execution(execution_input)
+    if while_running is not None:
+        _wait_for_state(runtime, arn, "HasOverrides")
+        while_running(arn)
     described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     return described, [visit.name for visit in runtime.history(arn)]
+
+
+def _wait_for_state(runtime: LocalRuntime, arn: str, state: str, timeout: float = 120) -> None:
+    """Wait until the execution has entered ``state``; fail with its story if it ends first."""
+    sfn = runtime.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while not any(visit.name == state for visit in runtime.history(arn)):
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            # It may have entered the state just before it ended: look once more.
+            if any(visit.name == state for visit in runtime.history(arn)):
+                return
+            raise AssertionError(f"ended before {state}:\n{_failed_state(runtime, arn)}")
+        assert time.monotonic() < deadline, f"{arn} not in {state} after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def _begin(runtime: LocalRuntime, arn: str) -> dict[str, Any]:
+    """What the execution's last BeginRun decided (``$.run.begin``: action, uploads, since, until)."""
+    sfn = runtime.client("stepfunctions")
+    outputs: list[str] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        outputs += [
+            event["stateExitedEventDetails"]["output"]
+            for event in page["events"]
+            if event["type"] == "TaskStateExited" and event["stateExitedEventDetails"]["name"] == "BeginRun"
+        ]
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    assert outputs, f"{arn} has not left BeginRun"
+    return dict(json.loads(outputs[-1])["run"]["begin"])
+
+
+def _dataset_file(runtime: LocalRuntime, execution_name: str, name: str) -> str:
+    body = runtime.client("s3").get_object(
+        Bucket=runtime.provisioned.ref("DataBucket"), Key=f"datasets/{execution_name}/{name}"
+    )["Body"]
+    return str(body.read().decode("utf-8"))
+
+
+def _stats(runtime: LocalRuntime, execution_name: str) -> dict[str, Any]:
+    return dict(json.loads(_dataset_file(runtime, execution_name, "stats.json")))
+
+
+def _trigger(execution: dict[str, Any]) -> str:
+    """``upload``, ``drift``, ``manual``...: the first part of the execution's name."""
+    return str(execution["name"]).split("-", 1)[0]
+
+
+def _follow_up(runtime: LocalRuntime, known: set[str]) -> dict[str, Any]:
+    """The execution that started after ``known`` (run_ended starts it when the holder's end is seen)."""
+    started: list[dict[str, Any]] = []
+
+    def one_started() -> bool:
+        started[:] = [e for e in runtime.executions() if e["executionArn"] not in known]
+        return bool(started)
+
+    _wait_for(one_started, timeout=60, what="a follow-up run")
+    return started[0]
+
+
+def _stop_and_release(runtime: LocalRuntime, arn: str) -> list[dict[str, Any]]:
+    """Stop a follow-up (the tests need its start, not its training) and wait for its lease to go."""
+    runtime.stop_execution(arn, error="E2E.Stopped", cause="the test checked how it began")
+    assert runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)["status"] == "ABORTED"
+    return runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+
+
+def _drift_delivery(runtime: LocalRuntime, rule: str) -> dict[str, Any]:
+    """What handle_drift answered to the last event of ``rule`` (action, execution_name, reason)."""
+    assert runtime.router is not None
+    outcomes = [outcome for logical_id, _, outcome in runtime.router.deliveries if logical_id == rule]
+    assert outcomes, f"no event of {rule} was delivered"
+    return dict(outcomes[-1].payload)
+
+
+def _drift_alarm_name(runtime: LocalRuntime) -> str:
+    """The template's DriftAlarm, by the name handle_drift compares with."""
+    return runtime.provisioned.functions.find("HandleDriftFunction").environment["DRIFT_ALARM_NAME"]
+
+
+def _wait_for_drift_cooldown(runtime: LocalRuntime) -> None:
+    """Wait until the drift cooldown claimed earlier in the module (DriftCooldownMinutes) has lapsed."""
+    item = (
+        runtime.client("dynamodb")
+        .get_item(
+            TableName=runtime.provisioned.ref("PipelineTable"),
+            Key={"pk": {"S": DRIFT_PK}, "sk": {"S": COOLDOWN_SK}},
+        )
+        .get("Item")
+    )
+    if item is not None:
+        expires_at = int(item["expires_at"]["N"])
+        assert expires_at - time.time() <= 61, f"the drift cooldown lasts until {expires_at}"
+        time.sleep(max(0.0, expires_at - time.time() + 0.5))
 
 
 def _failed_state(runtime: LocalRuntime, arn: str) -> str:
@@ -131,8 +269,30 @@ def _predict(runtime: LocalRuntime, image_path: Path) -> dict[str, Any]:
         return dict(json.load(io.TextIOWrapper(response)))
 
 
-def test_upload_burst_starts_one_execution(runtime: LocalRuntime) -> None:
-    assert len(runtime.executions()) == 1
+def test_upload_burst_starts_one_execution(runtime: LocalRuntime, dataset: Path) -> None:
+    # The upload spanned several batches of start_pipeline; the trigger still started one run, which
+    # waited for the upload to settle and claimed all of it: no fraction, no follow-up.
+    uploaded = len([path for path in dataset.rglob("*") if path.is_file()])
+    executions = runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+    assert [_trigger(e) for e in executions] == ["upload"]
+    batches = sum(len(poller.batches) for poller in runtime._pollers)
+    assert batches >= 2, f"the upload reached start_pipeline in {batches} batch(es): not paced enough"
+    (run,) = executions
+    visited = [visit.name for visit in runtime.history(run["executionArn"])]
+    assert "WaitForUploadsToSettle" in visited, visited[:8]
+    begin = _begin(runtime, run["executionArn"])
+    assert (begin["action"], begin["uploads"], begin["since"]) == ("proceed", uploaded, "")
+    # Every uploaded object is in exactly this run's accounting, as new.
+    stats = _stats(runtime, run["name"])
+    assert stats["accounting"]["uploaded"] == uploaded
+    assert (
+        stats["uploads"]["new"],
+        stats["uploads"]["previously_covered"],
+        stats["uploads"]["after_snapshot"],
+    ) == (uploaded, 0, 0)
+    state = runtime.trigger_state()
+    assert (state["pending_uploads"], state["lease"], state["queued_retraining"]) == (0, None, None)
+    assert datetime.fromisoformat(state["covered_until"]) == datetime.fromisoformat(begin["until"])
 
 
 def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset: Path) -> None:
@@ -140,6 +300,7 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
     described = runtime.wait_for_execution(first["executionArn"], timeout=EXECUTION_WAIT)
     visited = [visit.name for visit in runtime.history(first["executionArn"])]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, first["executionArn"])
+    assert visited[:3] == ["LoadConfig", "BeginRun", "RunDecision"]
     for state in (
         "PrepareDataset",
         "CheckDataset",
@@ -158,6 +319,19 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
         Bucket=runtime.provisioned.ref("DataBucket"), Prefix=f"datasets/{first['name']}/"
     )
     assert any(obj["Key"].endswith("manifest.json") for obj in listed.get("Contents", []))
+    # The stray one-image label folder is excluded with its reason; the run went on without it.
+    stats = _stats(runtime, first["name"])
+    assert stats["labels"] == ["crack", "dent", "ok", "scratch"]
+    assert list(stats["excluded_labels"]) == [STRAY_LABEL]
+    excluded = stats["excluded_labels"][STRAY_LABEL]
+    assert (excluded["usable"], excluded["objects"]) == (1, 1)
+    assert excluded["reason"].startswith(f"excluded_label: label '{STRAY_LABEL}' excluded: 1 usable image")
+    quarantined = [
+        json.loads(line) for line in _dataset_file(runtime, first["name"], "quarantine.jsonl").splitlines()
+    ]
+    assert [row["reason"] for row in quarantined if f"/{STRAY_LABEL}/" in row["location"]] == [
+        excluded["reason"]
+    ]
     packages = runtime.client("sagemaker").list_model_packages(
         ModelPackageGroupName=str(runtime.outputs()["ModelPackageGroupName"])
     )["ModelPackageSummaryList"]
@@ -168,10 +342,34 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
     assert _predict(runtime, image)["predictions"][0]["label"]
 
 
-def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRuntime, dataset: Path) -> None:
+def _upload_during(runtime: LocalRuntime, folder: Path, during_runs: dict[str, Any], arn: str) -> None:
+    """A few images land while ``arn`` holds the lease: they wait, counted, for the follow-up run."""
+    known = {e["executionArn"] for e in runtime.executions()}
+    keys = runtime.upload_directory(folder, "line-b")
+    _wait_for(
+        lambda: runtime.trigger_state()["pending_uploads"] >= len(keys),
+        timeout=60,
+        what="the uploads counted as pending",
+        poll=0.2,
+    )
+    during_runs["upload"] = {
+        "run": arn,
+        "keys": keys,
+        "known": known,
+        "state": runtime.trigger_state(),
+        "status": runtime.client("stepfunctions").describe_execution(executionArn=arn)["status"],
+    }
+
+
+def test_endpoint_update_failure_keeps_the_old_model_and_fails(
+    runtime: LocalRuntime, dataset: Path, during_runs: dict[str, Any], tmp_path: Path
+) -> None:
     before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     runtime.faults.add(parse_fault_spec("endpoint-update-failure"))
-    described, visited = _run(runtime, "update that cannot be deployed")
+    # While this run trains, another line uploads a few images (the next test follows them up).
+    generate_dataset(tmp_path, images_per_class=1, sources=("line-b",), image_size=64, seed=23)
+    during = partial(_upload_during, runtime, tmp_path / "line-b", during_runs)
+    described, visited = _run(runtime, "update that cannot be deployed", while_running=during)
     assert described["status"] == "FAILED"
     assert "DeploymentRolledBack" in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
@@ -190,13 +388,91 @@ def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRun
     assert [p["ModelApprovalStatus"] for p in packages] == ["Approved", "Rejected"]
 
 
-def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> None:
+def test_upload_during_a_run_is_claimed_by_one_follow_up_run(
+    runtime: LocalRuntime, during_runs: dict[str, Any]
+) -> None:
+    # The previous test's run ended (FAILED); its end started the follow-up on its own (run_ended),
+    # whose BeginRun claims exactly the uploads that came during the run, and nothing else.
+    during = during_runs.get("upload")
+    if during is None:
+        pytest.skip("follows up the uploads made during test_endpoint_update_failure_...'s run")
+    follow_up = _follow_up(runtime, during["known"])
+    arn = follow_up["executionArn"]
+    try:
+        _wait_for_state(runtime, arn, "HasOverrides")
+        begin = _begin(runtime, arn)
+        claimed = runtime.trigger_state()
+    finally:
+        executions = _stop_and_release(runtime, arn)
+    host = runtime.client("stepfunctions").describe_execution(executionArn=during["run"])
+    assert during["status"] == "RUNNING"
+    assert during["state"]["lease"]["holder"] == host["name"]
+    assert during["state"]["pending_uploads"] == len(during["keys"])
+    assert _trigger(follow_up) == "upload"
+    described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+    assert json.loads(described["input"])["trigger"] == "upload"
+    assert (begin["action"], begin["uploads"]) == ("proceed", len(during["keys"]))
+    # Its snapshot starts where the ended run's ended.
+    since, host_until = begin["since"], _begin(runtime, during["run"])["until"]
+    assert datetime.fromisoformat(since) == datetime.fromisoformat(host_until)
+    assert claimed["pending_uploads"] == 0
+    assert [e["executionArn"] for e in executions if e["executionArn"] not in during["known"]] == [arn]
+
+
+def _signal_drift(runtime: LocalRuntime, during_runs: dict[str, Any], arn: str) -> None:
+    """The drift alarm fires while ``arn`` holds the lease, and again: queued once, then the cooldown."""
+    alarm = _drift_alarm_name(runtime)
+    known = {e["executionArn"] for e in runtime.executions()}
+    runtime.set_alarm_state(alarm, "ALARM", "e2e: prediction confidence drifted")
+    first = _drift_delivery(runtime, "DriftAlarmRule")
+    state = runtime.trigger_state()
+    runtime.set_alarm_state(alarm, "OK", "e2e: confidence back")
+    runtime.set_alarm_state(alarm, "ALARM", "e2e: prediction confidence drifted again")
+    second = _drift_delivery(runtime, "DriftAlarmRule")
+    runtime.set_alarm_state(alarm, "OK", "e2e: confidence back")
+    during_runs["drift"] = {"run": arn, "known": known, "first": first, "second": second, "state": state}
+
+
+def test_spot_capacity_error_falls_back_to_on_demand(
+    runtime: LocalRuntime, during_runs: dict[str, Any]
+) -> None:
     runtime.faults.add(parse_fault_spec("spot-capacity"))
-    described, visited = _run(runtime, "spot capacity shortage")
+    # While this run trains, drift is signalled (the next test follows it up).
+    during = partial(_signal_drift, runtime, during_runs)
+    described, visited = _run(runtime, "spot capacity shortage", while_running=during)
     assert "TuneOnDemand" in visited
     assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
     assert runtime.faults.fired_count("spot-capacity") >= 1
+
+
+def test_drift_signal_during_a_run_is_queued_for_its_end(
+    runtime: LocalRuntime, during_runs: dict[str, Any]
+) -> None:
+    # A drift signal that finds a run holding the lease is queued, not a second concurrent run; a
+    # storm of signals queues one; the run's end starts exactly one drift retraining (run_ended).
+    during = during_runs.get("drift")
+    if during is None:
+        pytest.skip("follows up the drift signalled during test_spot_capacity_...'s run")
+    host = runtime.client("stepfunctions").describe_execution(executionArn=during["run"])
+    assert (during["first"]["action"], during["first"]["execution_name"]) == ("queued", host["name"])
+    assert during["second"]["action"] == "cooldown", during["second"]
+    queued = during["state"]["queued_retraining"]
+    assert queued is not None
+    assert queued["trigger"] == "drift"
+    assert "entered ALARM" in queued["reason"]
+    follow_up = _follow_up(runtime, during["known"])
+    arn = follow_up["executionArn"]
+    try:
+        _wait_for_state(runtime, arn, "HasOverrides")
+        answered = runtime.trigger_state()["queued_retraining"]
+    finally:
+        executions = _stop_and_release(runtime, arn)
+    assert _trigger(follow_up) == "drift"
+    described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+    assert json.loads(described["input"])["trigger"] == "drift"
+    assert answered is None  # the retraining's BeginRun answered the queued request
+    assert [e["executionArn"] for e in executions if e["executionArn"] not in during["known"]] == [arn]
 
 
 def test_batch_only_run_approves_the_model_and_leaves_the_endpoint_alone(runtime: LocalRuntime) -> None:
@@ -255,6 +531,7 @@ def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
 
 
 def test_scheduled_retraining_starts_the_training_pipeline(runtime: LocalRuntime) -> None:
+    runtime.wait_until_trained(timeout=EXECUTION_WAIT)  # or its run is skipped: another holds the lease
     arn = runtime.fire_schedule("RetrainSchedule")
     try:
         described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
@@ -269,6 +546,10 @@ def test_drift_violations_start_exactly_one_retraining(runtime: LocalRuntime, da
     schedules = runtime.client("sagemaker").list_monitoring_schedules()["MonitoringScheduleSummaries"]
     schedule = schedules[0]["MonitoringScheduleName"]
     images = [p for p in sorted(dataset.rglob("*")) if p.is_file()][:60]
+    # No run holds the lease (so the retraining starts at once, not queued) and the cooldown that
+    # the drift signal of an earlier test claimed has lapsed.
+    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+    _wait_for_drift_cooldown(runtime)
     known = {e["executionArn"] for e in runtime.executions()}
 
     darker = partial(traffic_shift.darker, factor=0.4)

@@ -42,6 +42,10 @@ CONTRACT_LOGICAL_IDS = {
     "EvaluateModelFunction",
     "DeployModelFunction",
     "EnsureMonitoringFunction",
+    "BeginRunFunction",
+    "RunEndedFunction",
+    "TrainingRunEndedRule",
+    "ReconcileRunsRule",
 }
 CONTRACT_PARAMETERS = {
     "EnvironmentName",
@@ -74,7 +78,9 @@ CONTRACT_PARAMETERS = {
     "TransformInstanceType",
     "TriggerBatchWindowSeconds",
     "TriggerBatchSize",
-    "TriggerWindowMinutes",
+    "TriggerQuietSeconds",
+    "TriggerMaxDelaySeconds",
+    "RunLeaseMinutes",
     "RetrainScheduleExpression",
     "RetrainScheduleState",
     "BatchScheduleExpression",
@@ -101,7 +107,11 @@ CONTRACT_ENVIRONMENT = {
     "ENDPOINT_NAME",
     "NORMAL_CLASS",
     "INCOMING_PREFIX",
-    "TRIGGER_WINDOW_MINUTES",
+    "TRIGGER_QUIET_SECONDS",
+    "TRIGGER_MAX_DELAY_SECONDS",
+    "RUN_LEASE_MINUTES",
+    "MONITORING_SCHEDULE_NAME",
+    "DRIFT_ALARM_NAME",
     "DRIFT_COOLDOWN_MINUTES",
     "GATE_MIN_ACCURACY",
     "GATE_MIN_DEFECT_RECALL",
@@ -159,7 +169,7 @@ def test_every_contract_resource_survives_translation(translated):
 
 def test_functions_run_python313_on_arm64_with_tracing_and_the_layer(translated):
     functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 7
+    assert len(functions) == 9
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.13", name
@@ -220,3 +230,22 @@ def test_only_uploads_under_incoming_trigger_the_pipeline(template):
     pattern = template["Resources"]["IncomingObjectRule"]["Properties"]["EventPattern"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": "incoming/"}]
     assert pattern["detail-type"] == ["Object Created"]
+
+
+def test_the_end_of_every_training_run_reaches_run_ended(template):
+    pattern = template["Resources"]["TrainingRunEndedRule"]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "TrainingPipelineStateMachine"}]
+    assert set(pattern["detail"]["status"]) == {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+    targets = template["Resources"]["TrainingRunEndedRule"]["Properties"]["Targets"]
+    assert [t["Arn"] for t in targets] == [{"Fn::GetAtt": ["RunEndedFunction", "Arn"]}]
+    assert all("DeadLetterConfig" in t for t in targets)
+
+
+def test_drift_rules_match_only_this_stacks_schedule_and_alarm(template):
+    monitoring = template["Resources"]["MonitoringViolationRule"]["Properties"]["EventPattern"]
+    (arn,) = monitoring["detail"]["MonitoringScheduleArn"]
+    assert "${AWS::StackName}-defect-classifier-data-quality" in arn["equals-ignore-case"]["Fn::Sub"]
+    alarm = template["Resources"]["DriftAlarmRule"]["Properties"]["EventPattern"]
+    assert alarm["resources"] == [{"Fn::GetAtt": ["DriftAlarm", "Arn"]}]
