@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
 from mlops_planning.samconfig import read_parameter_overrides
+from mlops_planning.template_parameters import read_template as read_template_document
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -60,32 +60,13 @@ class LoadedTemplate:
         return self.path.parent
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that understands CloudFormation's short-form tags (``!Ref``, ``!Sub``...)."""
-
-
-def _construct_intrinsic(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
 def read_template(path: Path) -> dict[str, Any]:
     """Parse a CloudFormation/SAM YAML (or JSON) template, short-form tags included."""
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(document, dict) or "Resources" not in document:
+    try:
+        document = read_template_document(path)
+    except ValueError as error:
+        raise TemplateError(str(error)) from error
+    if "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return document
 

@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from mlops_common.adapters import aws
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_common.observability import logger
 from mlops_common.settings import settings_for
 from mlops_local.engine.moto_compat import WORKAROUNDS, check_moto_version
@@ -256,3 +257,19 @@ def atomic_dynamodb() -> Iterator[None]:
     workaround.apply()
     yield
     workaround.undo()
+
+
+@pytest.fixture
+def two_callers_at_the_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two callers reach the one-run lease together: only DynamoDB's conditional write decides.
+
+    A barrier, not a sleep: both threads are inside ``take_lease`` at the same moment.
+    """
+    at_the_lease = threading.Barrier(2, timeout=30)
+    original = RunLedger.take_lease
+
+    def take_lease_together(self: RunLedger, *args: Any, **kwargs: Any) -> bool:
+        at_the_lease.wait()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunLedger, "take_lease", take_lease_together)

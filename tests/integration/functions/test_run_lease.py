@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -74,19 +72,8 @@ def test_a_schedule_tick_during_a_run_is_skipped(stack: Stack) -> None:
     assert "upload-run is running" in outcome["reason"]
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_an_upload_and_a_drift_signal_at_once_start_exactly_one_run(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Both triggers reach the lease together: only DynamoDB's conditional write decides.
-    at_the_lease = threading.Barrier(2, timeout=30)
-    original = RunLedger.take_lease
-
-    def take_lease_together(self: RunLedger, *args: Any, **kwargs: Any) -> bool:
-        at_the_lease.wait()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(RunLedger, "take_lease", take_lease_together)
+@pytest.mark.usefixtures("atomic_dynamodb", "two_callers_at_the_lease")
+def test_an_upload_and_a_drift_signal_at_once_start_exactly_one_run(stack: Stack) -> None:
     upload = load_event("sqs_batch")
     upload["Records"] = upload["Records"][:1]
     body = load_event("s3_object_created")

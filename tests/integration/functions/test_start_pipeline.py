@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -177,19 +176,8 @@ def test_an_upload_of_another_bucket_is_ignored_and_not_retried(stack: Stack, co
     assert stack.executions() == []
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_two_batches_delivered_at_once_start_exactly_one_run(
-    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Both invocations reach the lease together: only DynamoDB's conditional write decides.
-    at_the_lease = threading.Barrier(2, timeout=30)
-    original = RunLedger.take_lease
-
-    def take_lease_together(self: RunLedger, *args: Any, **kwargs: Any) -> bool:
-        at_the_lease.wait()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(RunLedger, "take_lease", take_lease_together)
+@pytest.mark.usefixtures("atomic_dynamodb", "two_callers_at_the_lease")
+def test_two_batches_delivered_at_once_start_exactly_one_run(stack: Stack, context: Any) -> None:
     batches = [sqs_batch(upload_event(f"incoming/line-a/dent/{i}.jpg", f"M{i}")) for i in range(2)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         responses = list(pool.map(lambda batch: handler(batch, context), batches))
