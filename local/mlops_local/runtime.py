@@ -51,9 +51,11 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "TuningMaxParallelJobs": "1",
     "TrainingEpochs": "2",
     "GlueNumberOfWorkers": "2",
-    # Uploads settle after 3 s without a new one (AWS default 300 s): longer than the local SQS
-    # batching window (TriggerBatchWindowSeconds x time_factor), so a paced upload is one run.
-    "TriggerQuietSeconds": "3",
+    # Uploads settle after 8 s without a new one (AWS default 300 s). It must outlast the longest gap
+    # between two start_pipeline batches of one upload: locally the batching window shrinks with
+    # time_factor (1.2 s) but a batch's handling does not (1.5-2 s for 100 records, invocations one
+    # at a time, gaps of 3.5 s measured on a busy 2-core machine).
+    "TriggerQuietSeconds": "8",
     "TriggerMaxDelaySeconds": "120",
     "RunLeaseMinutes": "60",
 }
