@@ -17,7 +17,7 @@ BENCHMARKS = (
     "train",
     "inference",
     "drift",
-    "fan_in",
+    "trigger",
     "orchestration",
     "cold_start",
     "cost",

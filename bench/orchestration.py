@@ -24,6 +24,10 @@ from mlops_planning.cost_model import load_price_table
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 OVERRIDES = {"TuningMaxJobs": "2", "TuningMaxParallelJobs": "1", "TrainingEpochs": "12"}
+# Paced as the end-to-end tests pace their upload, so that the local trigger sees one stream.
+UPLOAD_OBJECTS_PER_SECOND = 40
+# Invoked by the trigger around an execution (before it, and on its status-change event), not by it.
+NOT_IN_THE_RUN = {"StartPipelineFunction", "RunEndedFunction"}
 SCENARIOS: dict[str, dict[str, Any]] = {
     "gate failure": {"overrides": {"epochs": 1}, "fault": None},
     "spot fallback": {"overrides": None, "fault": "spot-capacity"},
@@ -31,6 +35,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 
 def _run(runtime: LocalRuntime, name: str, scenario: dict[str, Any]) -> dict[str, Any]:
+    # One run at a time: a manual run started while the previous one still holds the lease is
+    # skipped, so wait until its end has released it (and any follow-up has ended).
+    runtime.wait_until_trained(timeout=1800)
     if scenario["fault"]:
         runtime.faults.add(parse_fault_spec(scenario["fault"]))
     execution_input: dict[str, Any] = {
@@ -57,7 +64,7 @@ def _measure(runtime: LocalRuntime, arn: str, invocations_before: int) -> dict[s
         "lambda_invocations": sum(
             1
             for logical_id, _, _ in runtime.provisioned.functions.invocations[invocations_before:]
-            if logical_id != "StartPipelineFunction"  # the trigger runs before the execution, not in it
+            if logical_id not in NOT_IN_THE_RUN
         ),
         "states_visited": visited,
         "ended_in": visited[-1] if visited else None,
@@ -73,10 +80,13 @@ def main() -> None:
         runtime.start()
         try:
             before = len(runtime.provisioned.functions.invocations)
-            with runtime.triggers_held():
-                runtime.upload_directory(Path(folder) / "images" / "line-a", "line-a")
+            # As a user's sync, while the trigger runs: the run starts with the first batch and waits
+            # (BeginRun's loop) until no upload has arrived for the quiet period, then claims them all.
+            runtime.upload_directory(
+                Path(folder) / "images" / "line-a", "line-a", objects_per_second=UPLOAD_OBJECTS_PER_SECOND
+            )
             runtime.wait_until_idle(timeout=120)
-            upload = runtime.executions()[0]["executionArn"]
+            upload = min(runtime.executions(), key=lambda e: e["startDate"])["executionArn"]
             runs["happy path"] = _measure(runtime, upload, before)  # the upload's own run
             print(
                 f"happy path: {runs['happy path']['status']} via {runs['happy path']['ended_in']}", flush=True

@@ -1,30 +1,53 @@
 """Upload trigger: 10,000 uploads arriving while the run already exists reach one run (+ one follow-up).
 
-Runs in the local runtime: objects are put into the embedded S3 under ``incoming/`` by a few paced
-threads, spread over three quiet periods (``TriggerQuietSeconds``) as far as the embedded S3 keeps
-up, while the SQS pollers run. The template's EventBridge rule sends each object's event to the SQS
-queue; the poller honours the event source mapping's batch size and (scaled) batching window and
-invokes the real ``start_pipeline``, which counts the uploads as pending and starts a run only if it
-takes the one-run lease. The run's first state (``BeginRun``) loops through a Wait state until no
-upload has arrived for the quiet period, then claims the pending uploads. The jobs the run would
-start are replaced by a stand-in that fails at once: the run ends, ``run_ended`` releases the lease
-and starts a follow-up run if uploads are still pending. This benchmark counts runs and claims; it
-does not train.
+Runs in the local runtime: objects are put into the embedded S3 under ``incoming/``, paced to spread
+them over three quiet periods (``TriggerQuietSeconds``) or, where the embedded S3 is slower, as fast
+as it takes them, while the SQS pollers run. The template's EventBridge rule sends each object's
+event to the SQS queue; the poller honours the event source mapping's batch size and (scaled)
+batching window and invokes the real ``start_pipeline``, which counts the uploads as pending and
+starts a run only if it takes the one-run lease. The run's first state (``BeginRun``) loops through
+a Wait state until no upload has been recorded for the quiet period, then claims the pending uploads.
+The jobs the run would start are replaced by a stand-in that fails at once: the run ends,
+``run_ended`` releases the lease and starts a follow-up run if uploads are still pending. This
+benchmark counts runs and claims; it does not train.
+
+Local timing. ``start_pipeline`` records a batch's uploads at the batch's start, so the trigger
+sees a stream as quiet whenever two recordings are further apart than the quiet period. On AWS that
+gap is the batching window (60 s) plus a batch's writes (seconds), well inside the 300 s default.
+In the embedded runtime a batch of 100 shares the machine with the uploads still arriving and takes
+seconds, more on a busy machine: the longest gap measured in a 10,000-upload stream was 5-7 s on a
+2-core machine with a load average of 4-6, and 18.8 s at 10, when the runtime's 8 s split the stream
+into three runs (every upload still accounted for). The benchmark therefore sets the quiet period
+to ``QUIET_SECONDS`` (``BENCH_TRIGGER_QUIET_SECONDS`` overrides it; it only lengthens the run's
+tail) and reports the longest gap it saw. It sets the maximum delay back to the template's default,
+because the embedded S3 stretches a spread of seconds into minutes, and the local 120 s would cut
+the stream into runs.
+
+Embedded SQS. moto reads a message's retention period, for each message it receives, through
+``get_queue_attributes``, which builds every attribute of the queue three times, each scanning
+the whole queue: a receive costs time proportional to the backlog, so a backlog that grows while
+uploads keep arriving slows the poller until it never catches up (measured: puts fell from 21 to
+4 per second after 3,000 uploads). The benchmark reads the retention period directly while it runs
+(``_sqs_receive_in_constant_time``); what SQS returns is unchanged.
 
 Baseline: the naive trigger (no lease, no quiet period), one execution per object.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.sqs import models
+
 from bench.common import BenchResult, Figure, write_result
+from mlops_common.adapters.run_ledger import RunLedger
 from mlops_local.executors.base import JobResult
 from mlops_local.runtime import LocalRuntime
 
@@ -32,10 +55,30 @@ from mlops_local.runtime import LocalRuntime
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 UPLOADS = int(os.environ.get("BENCH_TRIGGER_UPLOADS", "10000"))
-QUIET_PERIODS = 3  # the uploads are spread over this many quiet periods
-THREADS = 4  # as `aws s3 sync` puts several objects at once
+QUIET_SECONDS = os.environ.get("BENCH_TRIGGER_QUIET_SECONDS", "20")
+MAX_DELAY_SECONDS = os.environ.get("BENCH_TRIGGER_MAX_DELAY_SECONDS", "3600")  # the template's default
+QUIET_PERIODS = 3  # the uploads are spread over this many quiet periods (when S3 keeps up)
+# One uploader: a second one only grows the queue's backlog, which the embedded SQS receives from
+# in time proportional to its length, and both rates fall (measured: 14 puts/s with two, 32 with one).
+PUT_THREADS = 1
 LABELS = ("ok", "scratch", "dent", "crack")
-SAMPLE_SECONDS = 0.1
+SAMPLE_SECONDS = 0.2
+
+
+@contextlib.contextmanager
+def _sqs_receive_in_constant_time() -> Iterator[None]:
+    """Check a received message's retention without building all the queue's attributes (see above)."""
+    stock = models.SQSBackend.is_message_valid_based_on_retention_period
+
+    def valid(backend: models.SQSBackend, queue_name: str, message: models.Message) -> bool:
+        retention = int(getattr(backend.get_queue(queue_name), "message_retention_period"))  # noqa: B009
+        return retention + (message.sent_timestamp or 0) / 1000 > models.unix_time()
+
+    setattr(models.SQSBackend, "is_message_valid_based_on_retention_period", valid)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(models.SQSBackend, "is_message_valid_based_on_retention_period", stock)  # noqa: B010
 
 
 def _no_job(*_: object) -> JobResult:
@@ -43,15 +86,18 @@ def _no_job(*_: object) -> JobResult:
 
 
 class _Watcher:
-    """Samples the trigger's state while uploads arrive: the last ``last_upload_at`` before a claim."""
+    """Samples the pending uploads item: each ``last_upload_at`` start_pipeline records, before any claim.
+
+    One client and one consistent read per sample, as begin_run reads it (``trigger_state`` would
+    create clients on every call, which the uploads would pay for).
+    """
 
     def __init__(self, runtime: LocalRuntime) -> None:
-        self._runtime = runtime
+        self._runs = RunLedger(runtime.provisioned.ref("PipelineTable"), runtime.client("dynamodb"))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trigger-watcher", daemon=True)
-        self.last_upload_at: datetime | None = None
+        self.recorded: list[datetime] = []  # distinct last_upload_at values, in order
         self.max_pending = 0
-        self.samples = 0
 
     def __enter__(self) -> _Watcher:
         self._thread.start()
@@ -63,36 +109,33 @@ class _Watcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            state = self._runtime.trigger_state()
-            self.samples += 1
-            self.max_pending = max(self.max_pending, state["pending_uploads"])
-            if state["last_upload_at"]:
-                seen = datetime.fromisoformat(state["last_upload_at"])
-                if self.last_upload_at is None or seen > self.last_upload_at:
-                    self.last_upload_at = seen
+            pending = self._runs.pending_uploads()
+            self.max_pending = max(self.max_pending, pending.count)
+            if pending.last_at and (not self.recorded or pending.last_at > self.recorded[-1]):
+                self.recorded.append(pending.last_at)
             self._stop.wait(SAMPLE_SECONDS)
+
+    def longest_gap(self) -> float:
+        gaps = [(b - a).total_seconds() for a, b in zip(self.recorded, self.recorded[1:], strict=False)]
+        return max(gaps, default=0.0)
 
 
 def _upload(runtime: LocalRuntime, rate: float) -> tuple[datetime, datetime]:
-    """Put ``UPLOADS`` objects at ``rate`` per second (or as fast as S3 takes them); first and last put."""
+    """Put ``UPLOADS`` objects at ``rate`` per second at most; return the first and the last put's end."""
     s3 = runtime.client("s3")
     bucket = runtime.provisioned.ref("DataBucket")
     body = b"\xff\xd8\xff\xe0 not decoded by the trigger"
-    done: list[datetime] = [datetime.min.replace(tzinfo=UTC)] * UPLOADS
     began = time.monotonic()
     first = datetime.now(UTC)
-
-    def put(index: int) -> None:
+    last = first
+    for index in range(UPLOADS):
         time.sleep(max(0.0, began + index / rate - time.monotonic()))
         key = f"incoming/line-{index % 2}/{LABELS[index % len(LABELS)]}/img-{index:05d}.jpg"
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-        done[index] = datetime.now(UTC)
+        last = datetime.now(UTC)
         if (index + 1) % 1000 == 0:
-            print(f"  {index + 1:,} uploads put in {time.monotonic() - began:.1f} s", flush=True)
-
-    with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="put") as pool:
-        list(pool.map(put, range(UPLOADS)))
-    return first, max(done)
+            print(f"  {index + 1:,} uploads put in {time.monotonic() - began:.0f} s", flush=True)
+    return first, last
 
 
 def _begin_outcomes(runtime: LocalRuntime, arn: str) -> list[dict[str, Any]]:
@@ -111,10 +154,32 @@ def _begin_outcomes(runtime: LocalRuntime, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _ledger_objects(runtime: LocalRuntime) -> dict[str, int]:
-    """The ledger's object items by status, and how many name a run (``run`` set by start_pipeline)."""
+def _run_summary(runtime: LocalRuntime, execution: dict[str, Any]) -> dict[str, Any]:
+    arn = execution["executionArn"]
+    described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+    execution_input = json.loads(described["input"])
+    visits = runtime.history(arn)
+    outcomes = _begin_outcomes(runtime, arn)
+    claim = next((o for o in outcomes if o["action"] == "proceed"), None)
+    return {
+        "name": execution["name"],
+        "status": execution["status"],
+        "follow_up": str(execution_input.get("reason", "")).startswith("follow-up of"),
+        "reason": execution_input.get("reason"),
+        "started": execution["startDate"].astimezone(UTC).isoformat(),
+        "transitions": len(visits),
+        "begin_run_calls": len(outcomes),
+        "waits": sum(1 for o in outcomes if o["action"] == "wait"),
+        "claimed_uploads": claim["uploads"] if claim else 0,
+        "claimed_until": claim["until"] if claim else None,
+        "ended_in": visits[-1].name if visits else None,
+    }
+
+
+def _ledger_objects(runtime: LocalRuntime) -> dict[str, Any]:
+    """The ledger's object items: how many, by status, and by the run start_pipeline noted on them."""
     dynamodb = runtime.client("dynamodb")
-    counts: dict[str, int] = {"items": 0, "accepted": 0, "rejected": 0, "with_run": 0}
+    items, by_status, by_run = 0, dict[str, int](), dict[str, int]()
     kwargs: dict[str, Any] = {
         "TableName": runtime.provisioned.ref("PipelineTable"),
         "FilterExpression": "begins_with(pk, :object)",
@@ -123,124 +188,148 @@ def _ledger_objects(runtime: LocalRuntime) -> dict[str, int]:
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
-            counts["items"] += 1
+            items += 1
             status = item.get("status", {}).get("S", "")
-            counts[status] = counts.get(status, 0) + 1
-            counts["with_run"] += "run" in item
+            by_status[status] = by_status.get(status, 0) + 1
+            run = item.get("run", {}).get("S", "(none)")
+            by_run[run] = by_run.get(run, 0) + 1
         if "LastEvaluatedKey" not in page:
-            return counts
+            return {"items": items, "by_status": by_status, "by_run": by_run}
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def main() -> None:
+def measure() -> dict[str, Any]:
     stand_ins = dict.fromkeys(("glue", "training", "tuning", "processing", "transform"), _no_job)
-    runtime = LocalRuntime(executors=stand_ins, package_code=False, overrides={"LogLevel": "WARNING"})
+    overrides = {
+        "LogLevel": "WARNING",
+        "TriggerQuietSeconds": QUIET_SECONDS,
+        "TriggerMaxDelaySeconds": MAX_DELAY_SECONDS,
+    }
+    runtime = LocalRuntime(executors=stand_ins, package_code=False, overrides=overrides)
     runtime.start()
     try:
         parameters = runtime.provisioned.template.parameters
         quiet = float(parameters["TriggerQuietSeconds"])
-        max_delay = float(parameters["TriggerMaxDelaySeconds"])
         rate = UPLOADS / (QUIET_PERIODS * quiet)
         invocations_before = len(runtime.provisioned.functions.invocations)
         began = time.monotonic()
         with _Watcher(runtime) as watcher:
             first_put, last_put = _upload(runtime, rate)
-            put_seconds = time.monotonic() - began
-            print(f"{UPLOADS:,} uploads put in {put_seconds:.1f} s (target {QUIET_PERIODS * quiet:.0f} s)")
+            print(f"{UPLOADS:,} uploads put in {time.monotonic() - began:.0f} s", flush=True)
             executions = runtime.wait_until_trained(timeout=1800)
         elapsed = time.monotonic() - began
         state = runtime.trigger_state()
-        runs: list[dict[str, Any]] = []
-        for execution in sorted(executions, key=lambda e: e["startDate"]):
-            arn = execution["executionArn"]
-            described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
-            visits = runtime.history(arn)
-            outcomes = _begin_outcomes(runtime, arn)
-            claim = next((o for o in outcomes if o["action"] == "proceed"), None)
-            runs.append(
-                {
-                    "name": execution["name"],
-                    "status": execution["status"],
-                    "trigger": json.loads(described["input"]).get("trigger"),
-                    "reason": json.loads(described["input"]).get("reason"),
-                    "started": execution["startDate"],
-                    "transitions": len(visits),
-                    "begin_run_calls": len(outcomes),
-                    "waits": sum(1 for o in outcomes if o["action"] == "wait"),
-                    "claimed_uploads": claim["uploads"] if claim else 0,
-                    "claimed_until": claim["until"] if claim else None,
-                    "ended_in": visits[-1].name if visits else None,
-                }
-            )
-        invocations = runtime.provisioned.functions.invocations[invocations_before:]
+        runs = [_run_summary(runtime, e) for e in sorted(executions, key=lambda e: e["startDate"])]
         by_function: dict[str, int] = {}
-        for logical_id, _, _ in invocations:
+        failed_items = 0
+        for logical_id, _, outcome in runtime.provisioned.functions.invocations[invocations_before:]:
             by_function[logical_id] = by_function.get(logical_id, 0) + 1
-        start_outcomes = [o for lid, _, o in invocations if lid == "StartPipelineFunction"]
-        failed_items = sum(len((o.payload or {}).get("batchItemFailures", [])) for o in start_outcomes)
+            if logical_id == "StartPipelineFunction" and isinstance(outcome.payload, dict):
+                failed_items += len(outcome.payload.get("batchItemFailures") or [])
         ledger = _ledger_objects(runtime)
     finally:
         runtime.stop()
+    return {
+        "uploads": UPLOADS,
+        "put_threads": PUT_THREADS,
+        "quiet_seconds": quiet,
+        "max_delay_seconds": float(parameters["TriggerMaxDelaySeconds"]),
+        "batching_window_seconds": float(parameters["TriggerBatchWindowSeconds"]) * runtime.time_factor,
+        "batch_size": int(parameters["TriggerBatchSize"]),
+        "target_spread_seconds": QUIET_PERIODS * quiet,
+        "target_puts_per_second": round(rate, 1),
+        "first_put": first_put,
+        "last_put": last_put,
+        "last_upload_at": watcher.recorded[-1] if watcher.recorded else None,
+        "recordings_seen": len(watcher.recorded),
+        "longest_gap_between_recordings_seconds": round(watcher.longest_gap(), 2),
+        "max_pending_seen": watcher.max_pending,
+        "pending_at_end": state["pending_uploads"],
+        "runs": runs,
+        "lambda_invocations": by_function,
+        "failed_batch_items": failed_items,
+        "ledger_objects": ledger,
+        "seconds": round(elapsed, 1),
+    }
 
+
+def main() -> None:
+    with _sqs_receive_in_constant_time():
+        m = measure()
+    runs = m["runs"]
     claimed = sum(run["claimed_uploads"] for run in runs)
-    unaccounted = UPLOADS - claimed + state["pending_uploads"]
-    follow_ups = len(runs) - 1
-    assert runs, "no run started"
-    assert len(runs) <= 2, f"{len(runs)} runs started: expected one run and at most one follow-up"
-    assert unaccounted == 0 and state["pending_uploads"] == 0, (
-        f"{claimed:,} of {UPLOADS:,} uploads claimed, {state['pending_uploads']} pending"
+    covered = m["ledger_objects"]["by_run"].get("covered", 0)  # late events inside a claimed snapshot
+    unaccounted = UPLOADS - claimed - covered - m["pending_at_end"]
+    follow_ups = sum(1 for run in runs if run["follow_up"])
+    last_claim = max(
+        (datetime.fromisoformat(r["claimed_until"]) for r in runs if r["claimed_until"]), default=None
     )
-    last_claim = max(datetime.fromisoformat(run["claimed_until"]) for run in runs if run["claimed_until"])
-    from_last_put = (last_claim - last_put).total_seconds()
-    assert watcher.last_upload_at is not None
-    from_last_recorded = (last_claim - watcher.last_upload_at).total_seconds()
-    spread = (last_put - first_put).total_seconds()
-    first_run = runs[0]
-    first_started = first_run["started"]
-    run_before_last_put = (last_put - first_started).total_seconds()
-    start_calls = by_function.get("StartPipelineFunction", 0)
-    begin_calls = by_function.get("BeginRunFunction", 0)
+    spread = (m["last_put"] - m["first_put"]).total_seconds()
+    from_last_put = (last_claim - m["last_put"]).total_seconds() if last_claim else float("nan")
+    from_recorded = (
+        (last_claim - m["last_upload_at"]).total_seconds()
+        if last_claim and m["last_upload_at"]
+        else float("nan")
+    )
+    first = runs[0] if runs else {}
+    start_calls = m["lambda_invocations"].get("StartPipelineFunction", 0)
+    begin_calls = m["lambda_invocations"].get("BeginRunFunction", 0)
+    quiet = m["quiet_seconds"]
     print(
-        f"runs {len(runs)} (follow-ups {follow_ups}), claimed {claimed:,}, unaccounted {unaccounted}, "
-        f"claim {from_last_put:.2f} s after the last put, {from_last_recorded:.2f} s after last_upload_at"
+        f"runs {len(runs)} ({follow_ups} follow-up), claimed {[r['claimed_uploads'] for r in runs]}, "
+        f"covered {covered}, pending {m['pending_at_end']}, unaccounted {unaccounted}; "
+        f"spread {spread:.1f} s; claim {from_last_put:.2f} s after the last put, "
+        f"{from_recorded:.2f} s after last_upload_at; longest gap between recordings "
+        f"{m['longest_gap_between_recordings_seconds']} s; invocations {m['lambda_invocations']}; "
+        f"{m['seconds']} s",
+        flush=True,
     )
+    assert runs, "no run started"
+    assert not first["follow_up"], "the first execution is a follow-up"
+    assert len(runs) - follow_ups == 1, f"{len(runs) - follow_ups} runs started by uploads: expected one"
+    assert follow_ups <= 1, f"{follow_ups} follow-ups: expected at most one"
+    assert unaccounted == 0, f"{claimed:,} of {UPLOADS:,} uploads claimed, {covered} covered"
+    assert m["pending_at_end"] == 0, f"{m['pending_at_end']} uploads still pending"
+    assert m["ledger_objects"]["items"] == UPLOADS, f"{m['ledger_objects']['items']} object items"
+    assert last_claim is not None
+    assert m["last_upload_at"] is not None
 
     figures = [
         Figure(
             what=f"executions started by {UPLOADS:,} uploads over {spread:.0f} s",
-            how="local runtime, real rule/queue/start_pipeline/BeginRun/run_ended, listed once all ended",
+            how="local runtime: real rule, queue, start_pipeline, BeginRun and run_ended; stand-in jobs fail",
             result=len(runs),
             unit="executions",
             baseline=UPLOADS,
             baseline_what="naive trigger: one execution per object",
             ratio=round(UPLOADS / len(runs), 1),
             target="1 run + at most 1 follow-up",
-            met=len(runs) <= 2,
+            met=True,
         ),
         Figure(
             what="uploads unaccounted",
-            how="uploads - sum of the uploads claimed by the runs' BeginRun (proceed) + pending at the end",
+            how="uploads - claimed by the runs' BeginRun (proceed) - covered - pending at the end",
             result=unaccounted,
             unit="uploads",
             target="0",
-            met=unaccounted == 0,
+            met=True,
         ),
         Figure(
-            what="last upload (start_pipeline's last_upload_at) to the run's claim",
-            how="BeginRun proceed `until` - the pending item's last_at sampled every 0.1 s before the claim",
-            result=round(from_last_recorded, 2),
+            what="last upload recorded (start_pipeline's last_upload_at) to the claim",
+            how="BeginRun proceed `until` - last_at of the pending uploads item (sampled every 0.2 s)",
+            result=round(from_recorded, 2),
             unit="s",
             target=f"quiet period ({quiet:.0f} s) + < 1 s",
-            met=quiet <= from_last_recorded < quiet + 1,
+            met=quiet <= from_recorded < quiet + 1,
         ),
         Figure(
-            what="last put to S3 to the run's claim",
-            how="BeginRun proceed `until` - completion of the last PutObject (includes the queue's backlog)",
+            what="last put to the claim",
+            how="BeginRun proceed `until` - end of the last PutObject (adds the queue's delivery)",
             result=round(from_last_put, 2),
             unit="s",
         ),
         Figure(
-            what="start_pipeline invocations for the same uploads",
+            what="start_pipeline invocations",
             how="SQS batches delivered by the event source mapping poller",
             result=start_calls,
             unit="invocations",
@@ -249,72 +338,68 @@ def main() -> None:
             ratio=round(UPLOADS / max(start_calls, 1), 1),
         ),
         Figure(
-            what="BeginRun invocations (all runs)",
-            how="the quiet-period loop: one call per Wait, plus the claim",
+            what="BeginRun invocations (all executions)",
+            how="one per pass through the quiet-period loop, plus the claim",
             result=begin_calls,
             unit="invocations",
         ),
         Figure(
-            what="state transitions of the first run (incl. its wait loop)",
-            how="StateEntered events of the execution, up to the stand-in job's failure",
-            result=first_run["transitions"],
+            what=f"state transitions of the run, its {first['waits']} waits for the quiet period included",
+            how="StateEntered events of the first execution, up to the stand-in job's failure",
+            result=first["transitions"],
             unit="transitions",
         ),
     ]
-    details = {
-        "uploads": UPLOADS,
-        "put_threads": THREADS,
-        "quiet_seconds": quiet,
-        "max_delay_seconds": max_delay,
-        "target_spread_seconds": QUIET_PERIODS * quiet,
-        "target_puts_per_second": round(rate, 1),
-        "spread_seconds": round(spread, 2),
-        "puts_per_second": round(UPLOADS / max(spread, 1e-9), 1),
-        "first_put": first_put.isoformat(),
-        "last_put": last_put.isoformat(),
-        "last_upload_at": watcher.last_upload_at.isoformat(),
+    details: dict[str, Any] = {
+        **{k: v for k, v in m.items() if k not in ("first_put", "last_put", "last_upload_at")},
+        "first_put": m["first_put"].isoformat(),
+        "last_put": m["last_put"].isoformat(),
+        "last_upload_at": m["last_upload_at"].isoformat(),
         "claimed_until": last_claim.isoformat(),
-        "run_started_before_last_put_seconds": round(run_before_last_put, 2),
-        "max_pending_seen": watcher.max_pending,
+        "spread_seconds": round(spread, 1),
+        "puts_per_second": round(UPLOADS / max(spread, 1e-9), 1),
+        "run_started_before_last_put_seconds": round(
+            (m["last_put"] - datetime.fromisoformat(first["started"])).total_seconds(), 1
+        ),
         "claimed": claimed,
-        "pending_at_end": state["pending_uploads"],
+        "covered": covered,
+        "unaccounted": unaccounted,
         "follow_ups": follow_ups,
-        "ledger_objects": ledger,
-        "failed_batch_items": failed_items,
-        "lambda_invocations": by_function,
-        "runs": runs,
-        "seconds": round(elapsed, 1),
+        "claim_after_last_put_seconds": round(from_last_put, 2),
+        "claim_after_last_upload_at_seconds": round(from_recorded, 2),
     }
-    details["notes"] = _notes(details, runs, from_last_recorded, from_last_put, start_calls, begin_calls)
+    details["notes"] = _notes(details)
     print(write_result(BenchResult("trigger", figures, details)))
 
 
-def _notes(
-    details: dict[str, Any],
-    runs: list[dict[str, Any]],
-    from_last_recorded: float,
-    from_last_put: float,
-    start_calls: int,
-    begin_calls: int,
-) -> str:
-    uploads, quiet = details["uploads"], details["quiet_seconds"]
+def _notes(d: dict[str, Any]) -> str:
+    runs, quiet = d["runs"], d["quiet_seconds"]
     follow = (
-        f" and {details['follow_ups']} follow-up ({runs[1]['claimed_uploads']:,} uploads)"
-        if details["follow_ups"]
-        else " and no follow-up"
+        f" and its follow-up ({runs[-1]['claimed_uploads']:,} uploads)"
+        if d["follow_ups"]
+        else ", no follow-up"
     )
+    invocations = d["lambda_invocations"]
+    starts, begins = invocations.get("StartPipelineFunction", 0), invocations.get("BeginRunFunction", 0)
+    first = runs[0]
     return (
-        f"{uploads:,} uploads put by {details['put_threads']} threads over {details['spread_seconds']:.0f} s "
-        f"(target {details['target_spread_seconds']:.0f} s, three {quiet:.0f}-s quiet periods; the embedded S3 "
-        f"took {details['puts_per_second']:.0f} puts/s) started 1 run{follow}, against {uploads:,} executions "
-        f"for a trigger without the lease and the quiet period. The run existed "
-        f"{details['run_started_before_last_put_seconds']:.0f} s before the last put; its BeginRun looped "
-        f"{runs[0]['waits']} times through the Wait state ({runs[0]['transitions']} state transitions in all) "
-        f"and claimed {runs[0]['claimed_uploads']:,} uploads {from_last_recorded:.1f} s after start_pipeline "
-        f"recorded the last one ({from_last_put:.1f} s after the last put, which includes the queue's "
-        f"backlog). Unaccounted: {uploads - details['claimed'] + details['pending_at_end']}; the ledger holds "
-        f"{details['ledger_objects']['items']:,} object items. {start_calls} start_pipeline and {begin_calls} "
-        "BeginRun invocations in all."
+        f"{d['uploads']:,} uploads put over {d['spread_seconds']:.0f} s ({d['puts_per_second']:.0f} puts/s: "
+        "as fast as the embedded S3 takes them with the trigger running; the target was three quiet "
+        f"periods, {d['target_spread_seconds']:.0f} s) started 1 run{follow}, where a trigger without the "
+        f"lease and the quiet period starts {d['uploads']:,}. The run existed "
+        f"{d['run_started_before_last_put_seconds']:.0f} s before the last put: its BeginRun looped "
+        f"{first['waits']} times through the Wait state ({first['transitions']} state transitions in all) "
+        f"and claimed {first['claimed_uploads']:,} uploads {d['claim_after_last_upload_at_seconds']:.1f} s "
+        f"after start_pipeline recorded the last one ({d['claim_after_last_put_seconds']:.1f} s after the "
+        f"last put). Unaccounted uploads: {d['unaccounted']} (the ledger holds "
+        f"{d['ledger_objects']['items']:,} object items). {starts} start_pipeline and {begins} BeginRun "
+        f"invocations. Quiet period {quiet:.0f} s; start_pipeline records a batch at its start, and the "
+        f"longest gap between two recordings was {d['longest_gap_between_recordings_seconds']:.1f} s (a "
+        "batch shares the two cores with the uploads; more on a busy machine, which is why the quiet "
+        "period here is longer than the runtime's). "
+        f"The maximum delay is the template's {d['max_delay_seconds']:.0f} s, since the embedded S3 "
+        "stretches the spread from seconds to minutes; the embedded SQS receives in constant time for "
+        "the run (bench/trigger.py says why)."
     )
 
 
