@@ -5,12 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
+MUTATION_VENV := .venv-mutation
+MUTATION_DIR := build/mutation
+# make mutation fails below this mutation score (%) of mlops_common.domain.
+MUTATION_MIN_SCORE ?= 95
 # sam build needs the Lambda runtime's python3.13 on PATH; pyenv provides it on these machines.
 export PYENV_VERSION ?= 3.11.7:3.13.0
 export AWS_DEFAULT_REGION ?= us-east-1
 ENV ?= dev
 
-.PHONY: help setup demo test test-fast lint format build deploy bench clean
+.PHONY: help setup demo test test-fast lint format build deploy bench mutation clean
 
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
@@ -19,6 +23,7 @@ help:
 	@echo "make build    sam build (Lambda runtime python3.13)"
 	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (any samconfig environment)"
 	@echo "make bench    run every benchmark under bench/ and write docs/performance.md"
+	@echo "make mutation mutation-test mlops_common.domain against its unit tests (minutes)"
 
 # The project's packages are installed editable: mlops-common (the Lambda layer), mlops-planning
 # and mlops-local (the local runtime, with its console script mlops-local).
@@ -39,6 +44,11 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
 
+$(MUTATION_VENV)/.installed: requirements/mutation.txt layers/common/requirements.txt
+	$(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/pip install --quiet -r requirements/mutation.txt
+	touch $@
+
 setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -57,8 +67,10 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# lint has just run sam validate, cfn-lint and checkov over template.yaml; the tests marked
+# `scanners` run the same three tools again (for a plain `pytest`), so make test leaves them out.
 test: lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile tests
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not scanners" tests
 
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not slow and not e2e and not infra" tests
@@ -73,5 +85,21 @@ deploy: build $(VENV)/.installed
 bench: $(VENV)/.installed
 	PYTHONPATH=training:monitoring:glue $(PY) -m bench
 
+# mutmut works in the folder it runs from and names mutants after module paths from there, so it
+# runs in a fresh copy with mlops_common at its root ([tool.mutmut] in pyproject.toml). Not part of
+# make test: docs/mutation-testing.md says when to run it and lists every surviving mutant.
+mutation: $(MUTATION_VENV)/.installed
+	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR)/tests/unit/mlops_common
+	cp -r pyproject.toml layers/common/mlops_common $(MUTATION_DIR)/
+	cp -r tests/conftest.py tests/events $(MUTATION_DIR)/tests/
+	cp -r tests/unit/mlops_common/domain $(MUTATION_DIR)/tests/unit/mlops_common/
+	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut run
+	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut results
+	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut export-cicd-stats
+	$(MUTATION_VENV)/bin/python -c 'import json, sys; s = json.load(open("$(MUTATION_DIR)/mutants/mutmut-cicd-stats.json")); \
+		killed, tried = s["killed"] + s["timeout"], s["total"] - s["skipped"]; score = 100 * killed / tried; \
+		print(f"mutation score {score:.1f} % ({killed} of {tried} killed), floor $(MUTATION_MIN_SCORE) %"); \
+		sys.exit(score < $(MUTATION_MIN_SCORE))'
+
 clean:
-	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(MUTATION_DIR)

@@ -8,11 +8,19 @@ mode registers this file as ``tests.conftest`` before it collects any test modul
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# One intra-op thread for the torch code tests run in process: `make test` runs two pytest workers
+# on two cores, and torch's default (a thread per core in each worker) oversubscribes them; the
+# learnability test took 364 s that way on a loaded machine and 90 s with one thread. Set before any
+# test module imports torch (this file is imported first). Jobs the local runtime starts size
+# their own threads (training's num_threads, the executor's CPU share).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "template.yaml"

@@ -4,6 +4,8 @@ Used by the inference handler (client payloads) and the data loader (dataset PNG
 by content, never by name or declared type: only JPEG and PNG are accepted, the pixel count is
 checked from the header before any pixel is decoded (a decompression bomb is an error, not a
 Pillow warning), and ``load()`` runs eagerly because ``verify()`` lets truncated JPEGs through.
+``open_image`` and ``load_rgb`` are the two halves of ``decode_image``, for callers that check
+several images' sizes before decoding any of them.
 """
 
 from __future__ import annotations
@@ -23,28 +25,47 @@ class ImageDecodeError(ValueError):
     """The bytes are not an acceptable image; the message says why."""
 
 
-def decode_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
-    """Decode JPEG or PNG bytes into a fully loaded RGB image, or raise ImageDecodeError."""
+class ImageTooLarge(ImageDecodeError):
+    """The image has more pixels than allowed (decompression bombs included)."""
+
+
+def open_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Open JPEG or PNG bytes lazily, checking format and pixel count; no pixel is decoded yet."""
     if not data:
         raise ImageDecodeError("empty image")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data))
-            if img.format not in ALLOWED_FORMATS:
-                raise ImageDecodeError(f"unsupported image format {img.format}; expected JPEG or PNG")
-            width, height = img.size
-            if width < 1 or height < 1 or width * height > max_pixels:
-                raise ImageDecodeError(f"image of {width}x{height} pixels exceeds the limit of {max_pixels}")
-            img.load()
-        except ImageDecodeError:
-            raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageTooLarge(f"not a decodable image: {exc}") from exc
+        except UnidentifiedImageError as exc:
             raise ImageDecodeError(f"not a decodable image: {exc}") from exc
         except (OSError, SyntaxError, ValueError) as exc:
-            # Truncated or corrupt data surfaces as OSError/SyntaxError from the decoders.
             raise ImageDecodeError(f"corrupt image data: {exc}") from exc
+    if img.format not in ALLOWED_FORMATS:
+        raise ImageDecodeError(f"unsupported image format {img.format}; expected JPEG or PNG")
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageDecodeError(f"image of {width}x{height} pixels has no pixels")
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"image of {width}x{height} pixels exceeds the limit of {max_pixels}")
+    return img
+
+
+def load_rgb(img: Image.Image) -> Image.Image:
+    """Decode an image from ``open_image`` into RGB, or raise ImageDecodeError."""
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        # Truncated or corrupt data surfaces as OSError/SyntaxError from the decoders.
+        raise ImageDecodeError(f"corrupt image data: {exc}") from exc
     return to_rgb(img)
+
+
+def decode_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode JPEG or PNG bytes into a fully loaded RGB image, or raise ImageDecodeError."""
+    return load_rgb(open_image(data, max_pixels=max_pixels))
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -35,4 +35,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now=datetime.now(UTC),
     )
     metrics.add_metric(name=f"RunBegin_{outcome.action}", unit=MetricUnit.Count, value=1)
-    return outcome.model_dump(mode="json")
+    return outcome.to_json()

@@ -27,4 +27,4 @@ SETTINGS = settings_for(CheckDatasetSettings)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = CheckDatasetInput.model_validate(event)
     result = check_dataset(request, store=ObjectStore(), settings=SETTINGS)
-    return result.model_dump(mode="json")
+    return result.to_json()

@@ -23,4 +23,4 @@ SETTINGS = settings_for(DeploySettings)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = DeployInput.model_validate(event)
     result = deploy_model(request, sagemaker=SageMaker(), settings=SETTINGS)
-    return result.model_dump(mode="json")
+    return result.to_json()

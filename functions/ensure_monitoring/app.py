@@ -22,4 +22,4 @@ SETTINGS = settings_for(MonitoringSettings)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = MonitoringInput.model_validate(event)
     result = ensure_monitoring(request, sagemaker=SageMaker(), settings=SETTINGS)
-    return result.model_dump(mode="json")
+    return result.to_json()

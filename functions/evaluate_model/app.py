@@ -25,4 +25,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     decision = evaluate_model(request, store=ObjectStore(), settings=SETTINGS)
     metrics.add_metric(name="GatePassed" if decision.passed else "GateFailed", unit=MetricUnit.Count, value=1)
     logger.info("gate decision", passed=decision.passed, reasons=decision.reasons)
-    return decision.model_dump(mode="json")
+    return decision.to_json()

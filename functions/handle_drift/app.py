@@ -38,7 +38,7 @@ def _handle(event: DriftEvent) -> dict[str, Any]:
     )
     outcome = handle_drift_event(event, services=services, settings=SETTINGS, now=datetime.now(UTC))
     metrics.add_metric(name=f"Drift_{outcome.action}", unit=MetricUnit.Count, value=1)
-    return outcome.model_dump(mode="json")
+    return outcome.to_json()
 
 
 @cache

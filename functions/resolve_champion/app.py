@@ -22,4 +22,4 @@ SETTINGS = settings_for(ResolveChampionSettings)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ResolveChampionInput.model_validate(event or {})
     result = resolve_champion(sagemaker=SageMaker(), settings=SETTINGS)
-    return result.model_dump(mode="json")
+    return result.to_json()

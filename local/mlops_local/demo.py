@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -354,8 +353,16 @@ class Demo:
         }
 
     def cost(self) -> dict[str, Any]:
-        parameters = self.runtime.provisioned.template.parameters
-        return _cost_estimate(parameters, self.runtime, self.content["executions"][0])
+        """The training run priced from its jobs' own billable time, beside the planning estimate."""
+        name = self.content["executions"][0]["name"]
+        arn = next(e["executionArn"] for e in self.runtime.executions() if e["name"] == name)
+        return report.run_cost(
+            arn,
+            self.runtime.provisioned.template.parameters,
+            stepfunctions=self.runtime.client("stepfunctions"),
+            sagemaker=self.runtime.client("sagemaker"),
+            glue=self.runtime.client("glue"),
+        )
 
     def pictures(self) -> dict[str, str]:
         definition = json.loads(
@@ -449,35 +456,3 @@ def _tuning_summary(runtime: LocalRuntime, tuning_job: str | None) -> dict[str, 
         "best": described.get("BestTrainingJob", {}).get("TrainingJobName"),
         "trials": trials,
     }
-
-
-def _cost_estimate(
-    parameters: dict[str, Any], runtime: LocalRuntime, execution: dict[str, Any]
-) -> dict[str, Any]:
-    """What the same run would cost on AWS with the template's parameters (local durations as sizes)."""
-    from mlops_planning.cost_model import JobSizes, PipelineSettings, estimate  # noqa: PLC0415
-
-    jobs = runtime.jobs.records() if runtime.jobs else []
-    seconds: dict[str, list[float]] = {}
-    for job in jobs:
-        if job.ended_at is not None:
-            seconds.setdefault(job.kind, []).append((job.ended_at - job.started_at).total_seconds())
-    lambda_states = sum(
-        1
-        for h in execution["history"]
-        if h["state"] in {"CheckDataset", "ResolveChampion", "Gate", "Deploy", "EnsureMonitoring"}
-    )
-    sizes = JobSizes(
-        glue_seconds=max(seconds.get("glue", [60.0])),
-        training_seconds=statistics.mean(seconds.get("training", [60.0])),
-        evaluation_seconds=max(seconds.get("processing", [60.0])),
-        state_transitions_per_run=execution["transitions"],
-        lambda_invocations_per_run=lambda_states + 1,
-    )
-    breakdown = estimate(PipelineSettings.from_parameters(parameters), sizes, runs_per_month=4)
-    dumped: dict[str, Any] = breakdown.model_dump(mode="json")
-    dumped["items"] = [
-        {"name": i["name"], "quantity": round(i["quantity"], 4), "unit": i["unit"], "usd": i["usd"]}
-        for i in dumped["items"]
-    ]
-    return dumped

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+from botocore.exceptions import ClientError
+
+from mlops_planning.cost_model import PipelineSettings, estimate
+from mlops_planning.run_cost import RunJobs, job_sizes_from_run, price_run
 
 matplotlib.use("Agg")  # no screen: render to memory only
 import matplotlib.pyplot as plt
@@ -241,6 +245,217 @@ def figure_to_data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+# --- the run's jobs and what they cost -----------------------------------------------------------
+
+# Step Functions' SageMaker integrations (the resource without .sync): the job kind and its name field.
+SAGEMAKER_JOB_TASKS = {
+    "createTrainingJob": ("training", "TrainingJobName"),
+    "createHyperParameterTuningJob": ("tuning", "HyperParameterTuningJobName"),
+    "createProcessingJob": ("processing", "ProcessingJobName"),
+    "createTransformJob": ("transform", "TransformJobName"),
+}
+# The services whose run lines the jobs' own figures replace.
+JOB_SERVICES = frozenset({"AWS Glue", "Amazon SageMaker"})
+
+
+def execution_history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution's history, oldest first (all pages)."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = stepfunctions.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def started_jobs(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """The jobs an execution started, from its history: ``(kind, job name, Glue run id or "")``.
+
+    A SageMaker job is named in its task's parameters (TaskScheduled); a Glue run's id comes back in
+    the task's output (StartJobRun's ``JobRunId``, or the finished run's ``Id``), its job name in the
+    parameters of the task that started it.
+    """
+    by_id = {event.get("id"): event for event in events}
+    found: dict[tuple[str, str, str], None] = {}
+    for event in events:
+        details = event.get("taskScheduledEventDetails")
+        if details and details.get("resourceType") == "sagemaker":
+            task = SAGEMAKER_JOB_TASKS.get(str(details.get("resource", "")).split(".")[0])
+            if task:
+                kind, field = task
+                name = _json_object(details.get("parameters")).get(field)
+                if name:
+                    found[(kind, str(name), "")] = None
+        for key in ("taskSubmittedEventDetails", "taskSucceededEventDetails"):
+            details = event.get(key)
+            if not details or details.get("resourceType") != "glue":
+                continue
+            output = _json_object(details.get("output"))
+            run_id = output.get("JobRunId") or output.get("Id")
+            job_name = output.get("JobName") or _scheduled_parameters(event, by_id).get("JobName")
+            if run_id and job_name:
+                found[("glue", str(job_name), str(run_id))] = None
+    return list(found)
+
+
+def _scheduled_parameters(event: Mapping[str, Any], by_id: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters of the TaskScheduled event an event of the same task follows."""
+    current: Mapping[str, Any] | None = event
+    while current is not None:
+        if current.get("type") == "TaskScheduled":
+            return _json_object(current.get("taskScheduledEventDetails", {}).get("parameters"))
+        current = by_id.get(current.get("previousEventId"))
+    return {}
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def gather_run_jobs(events: Sequence[Mapping[str, Any]], *, sagemaker: Any, glue: Any) -> RunJobs:
+    """The Describe responses of every job an execution (its history ``events``) started, trials included."""
+    jobs = RunJobs()
+    for kind, name, run_id in started_jobs(events):
+        try:
+            if kind == "training":
+                jobs.training_jobs.append(sagemaker.describe_training_job(TrainingJobName=name))
+            elif kind == "tuning":
+                jobs.training_jobs += [
+                    sagemaker.describe_training_job(TrainingJobName=trial)
+                    for trial in _tuning_trials(sagemaker, name)
+                ]
+            elif kind == "processing":
+                jobs.processing_jobs.append(sagemaker.describe_processing_job(ProcessingJobName=name))
+            elif kind == "transform":
+                jobs.transform_jobs.append(sagemaker.describe_transform_job(TransformJobName=name))
+            else:
+                jobs.glue_job_runs.append(glue.get_job_run(JobName=name, RunId=run_id)["JobRun"])
+        except ClientError:
+            continue  # a create the API refused left no job to bill
+    return jobs
+
+
+def _tuning_trials(sagemaker: Any, tuning_job: str) -> list[str]:
+    names: list[str] = []
+    kwargs: dict[str, Any] = {"HyperParameterTuningJobName": tuning_job, "MaxResults": 100}
+    while True:
+        page = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(**kwargs)
+        names += [summary["TrainingJobName"] for summary in page["TrainingJobSummaries"]]
+        if not page.get("NextToken"):
+            return names
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def run_cost(
+    execution_arn: str, parameters: Mapping[str, Any], *, stepfunctions: Any, sagemaker: Any, glue: Any
+) -> dict[str, Any]:
+    """``report.json``'s ``cost`` for one execution of the training pipeline (clients of its account)."""
+    events = execution_history(stepfunctions, execution_arn)
+    return cost_content(gather_run_jobs(events, sagemaker=sagemaker, glue=glue), events, parameters)
+
+
+def cost_content(
+    jobs: RunJobs, events: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The run priced from its jobs, and the planning estimate beside it.
+
+    ``events`` is the execution's history, ``parameters`` the template's. What no job reports (state
+    transitions, Lambda, S3 requests) comes from the estimate, sized with this run's own counts.
+    """
+    sizes = job_sizes_from_run(
+        jobs,
+        state_transitions_per_run=sum(1 for e in events if str(e.get("type", "")).endswith("StateEntered")),
+        lambda_invocations_per_run=sum(
+            1 for e in events if (e.get("taskScheduledEventDetails") or {}).get("resourceType") == "lambda"
+        ),
+    )
+    planned = estimate(PipelineSettings.from_parameters(parameters), sizes, runs_per_month=4)
+    priced = price_run(jobs)
+    others = [item for item in planned.items if item.period == "run" and item.service not in JOB_SERVICES]
+    per_run = round(priced.per_run_usd + sum(item.usd for item in others), 4)
+    saving = priced.spot_saving
+    return {
+        "per_run_usd": per_run,
+        "summary": (
+            f"{per_run:.4f} {priced.currency} for this run: {priced.per_run_usd:.4f} for its jobs, as"
+            f" they report their billable time, and {per_run - priced.per_run_usd:.4f} for state"
+            " transitions, Lambda and S3 requests (estimated)."
+            + ("" if saving is None else f" Managed spot saved {saving:.0%} of on-demand training.")
+        ),
+        "from_jobs": priced.model_dump(mode="json"),
+        "other_run_lines": [item.model_dump(mode="json") for item in others],
+        "estimate": planned.model_dump(mode="json"),
+    }
+
+
+def _cost_sections(cost: Mapping[str, Any]) -> list[str]:
+    """The cost of the run from its jobs, then the planning estimate it can be compared with."""
+    from_jobs = cost.get("from_jobs", {})
+    lines = [
+        (
+            line["name"],
+            line["resource"],
+            line["jobs"],
+            f"{line['quantity']:.4f}",
+            line["unit"],
+            f"{line['usd']:.4f}",
+            f"{line['on_demand_usd']:.4f}",
+        )
+        for line in from_jobs.get("lines", [])
+    ]
+    lines += [
+        (item["name"], "", "", f"{item['quantity']:g}", item["unit"], f"{item['usd']:.4f}", "(estimated)")
+        for item in cost.get("other_run_lines", [])
+    ]
+    jobs = [
+        (
+            job["name"],
+            job["kind"],
+            f"{job['count']:g} x {job['resource']}",
+            f"{job['billed_seconds']:.0f}",
+            f"{job['on_demand_seconds']:.0f}",
+            f"{job['usd']:.4f}",
+            job["note"],
+        )
+        for job in from_jobs.get("jobs", [])
+    ]
+    saving = from_jobs.get("spot_saving")
+    parts = [
+        _table(lines, ("item", "resource", "jobs", "quantity", "unit", "USD", "on-demand USD")),
+        f"<p>{html.escape(str(cost.get('summary', '')))}</p>",
+        "<p>Managed spot saving the training jobs reported (1 - BillableTimeInSeconds /"
+        " TrainingTimeInSeconds, weighted by on-demand cost): "
+        + ("no spot job" if saving is None else f"{saving:.1%}")
+        + "</p>",
+        _table(jobs, ("job", "kind", "resources", "billed s", "on-demand s", "USD", "note")),
+    ]
+    if from_jobs.get("unpriced"):
+        parts.append(
+            "<p>Not priced: " + "; ".join(html.escape(str(item)) for item in from_jobs["unpriced"]) + "</p>"
+        )
+    planned = cost.get("estimate", {})
+    rows = (
+        (i.get("name"), f"{i.get('quantity', 0):g}", i.get("unit"), f"{i.get('usd', 0):.4f}")
+        for i in planned.get("items", [])
+        if i.get("period") == "run"
+    )
+    region = from_jobs.get("region", planned.get("region", ""))
+    return [
+        _section(f"Cost of this run on AWS ({region}), from what its jobs report", *parts),
+        _section(
+            "Planning estimate of a run, for comparison",
+            _table(rows, ("item", "quantity", "unit", "USD")),
+            f"<p>{html.escape(str(planned.get('summary', '')))}</p>",
+        ),
+    ]
+
+
 # --- page ----------------------------------------------------------------------------------------
 
 
@@ -325,15 +540,7 @@ def render_html(report: Mapping[str, Any], pictures: Mapping[str, str]) -> str:
     )
     cost = report.get("cost")
     if cost:
-        items = cost.get("items", [])
-        rows = ((i.get("name"), i.get("quantity"), i.get("unit"), f"{i.get('usd', 0):.4f}") for i in items)
-        sections.append(
-            _section(
-                "Estimated cost of this run on AWS (us-east-1)",
-                _table(rows, ("item", "quantity", "unit", "USD")),
-                f"<p>{html.escape(str(cost.get('summary', '')))}</p>",
-            )
-        )
+        sections += _cost_sections(cost)
     timings = report.get("timings", {})
     sections.append(
         _section("Timings (seconds)", _table(((k, f"{v:.1f}") for k, v in timings.items()), ("stage", "s")))

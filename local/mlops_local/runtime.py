@@ -27,7 +27,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from moto import mock_aws
+from moto.sns.models import sns_backends
 
+from mlops_local.engine.dead_letters import dead_letter_queues
 from mlops_local.engine.emulation import EMULATIONS, Emulation, LocalServices
 from mlops_local.engine.eventbridge import eventbridge_event
 from mlops_local.engine.events import EventRouter, SqsPoller, fire_schedule
@@ -75,6 +77,17 @@ class Progress:
     state: str | None
     elapsed_seconds: float
     jobs: list[str] = field(default_factory=list)  # "<kind> <name>: <last progress line>"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message published to an SNS topic of the stack."""
+
+    subject: str
+    message: str
+
+    def json(self) -> Any:
+        return json.loads(self.message)
 
 
 @dataclass
@@ -346,6 +359,10 @@ class LocalRuntime:
         kwargs["name"] = name or f"manual-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         return str(self.client("stepfunctions").start_execution(**kwargs)["executionArn"])
 
+    def redrive_execution(self, execution_arn: str) -> None:
+        """``aws stepfunctions redrive-execution``: resume a failed run at its failed step."""
+        self.client("stepfunctions").redrive_execution(executionArn=execution_arn)
+
     def stop_execution(self, execution_arn: str, *, error: str = "", cause: str = "") -> None:
         """Stop an execution, as StopExecution does.
 
@@ -427,6 +444,13 @@ class LocalRuntime:
                 target.cause = details.get("cause", target.cause)
         return visits
 
+    def notifications(self, topic: str = "NotificationsTopic") -> list[Notification]:
+        """What was published to the template's topic ``topic``, oldest first (an e-mail inbox)."""
+        arn = self.provisioned.ref(topic)
+        # The embedded SNS keeps what it sent.
+        sent = sns_backends[ACCOUNT_ID][REGION].topics[arn].sent_notifications
+        return [Notification(subject or "", message) for _, message, subject, _, _ in list(sent)]
+
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         """Invoke one of the template's functions with its environment and handler (``sam local invoke``)."""
         return self.provisioned.functions.invoke(logical_id, event)
@@ -434,6 +458,30 @@ class LocalRuntime:
     def outputs(self) -> dict[str, Any]:
         """The template's Outputs, resolved."""
         return dict(self.provisioned.outputs)
+
+    def dead_letter_depths(self) -> dict[str, int]:
+        """Messages visible in each of the stack's dead-letter queues, by logical id.
+
+        The queues are those the provisioned resources send their failures to, derived from the
+        template as its tests derive them; the number is what the queues' CloudWatch alarms watch.
+        """
+        stack = self.provisioned
+        provisioned = {
+            logical_id: resource
+            for logical_id, resource in stack.template.cfn["Resources"].items()
+            if logical_id in stack.resources
+        }
+        sqs = self.client("sqs")
+        depths: dict[str, int] = {}
+        for logical_id in sorted(dead_letter_queues(provisioned)):
+            # The queue attribute behind the ApproximateNumberOfMessagesVisible metric: the messages
+            # available for retrieval, in flight ones aside.
+            # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=stack.ref(logical_id), AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            depths[logical_id] = int(attributes["ApproximateNumberOfMessages"])
+        return depths
 
     def fire_schedule(self, logical_id: str) -> str:
         """Fire one of the template's schedules now; return the execution it started."""

@@ -27,7 +27,7 @@ import traffic_shift
 from mlops_common.adapters.ledger import COOLDOWN_SK, DRIFT_PK
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
 from mlops_local.monitoring_runs import run_monitoring_now
-from mlops_local.runtime import LocalRuntime
+from mlops_local.runtime import LocalRuntime, Notification
 from mlops_local.scenarios import send_and_monitor
 from mlops_local.synthetic_images import generate_dataset, make_image
 
@@ -261,6 +261,18 @@ def _failed_state(runtime: LocalRuntime, arn: str) -> str:
     return "\n".join(lines)
 
 
+def _failure_notification(runtime: LocalRuntime, execution_name: str) -> Notification:
+    """The failure notification of ``execution_name`` (notify_failure publishes it after the run ends)."""
+    found: list[Notification] = []
+
+    def published() -> bool:
+        found[:] = [n for n in runtime.notifications() if n.subject.endswith(f": {execution_name}")]
+        return bool(found)
+
+    _wait_for(published, timeout=60, what=f"the failure notification of {execution_name}")
+    return found[-1]
+
+
 def _endpoint_name(runtime: LocalRuntime) -> str:
     return str(runtime.outputs()["EndpointName"])
 
@@ -427,10 +439,16 @@ def test_training_failure_notifies_and_does_not_deploy(
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
-    assert "NotifyFailure" in visited
+    assert visited[-1] == "TuneFailed"
     assert "Deploy" not in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert after["EndpointConfigName"] == before["EndpointConfigName"]
+    # The notification comes from outside the machine and names the tuning job's logs; the run
+    # ended in a Fail state, so it offers no redrive that would only fail there again.
+    message = _failure_notification(runtime, described["name"]).json()
+    assert (message["failed_state"], message["failed_work"]["state"]) == ("TuneFailed", "Tune")
+    assert message["failed_work"]["logs"][0]["group"] == "/aws/sagemaker/TrainingJobs"
+    assert message["redrive"]["command"] is None
 
 
 def test_drift_signal_during_a_run_is_queued_for_its_end(
@@ -460,6 +478,43 @@ def test_drift_signal_during_a_run_is_queued_for_its_end(
     assert json.loads(described["input"])["trigger"] == "drift"
     assert answered is None  # the retraining's BeginRun answered the queued request
     assert [e["executionArn"] for e in executions if e["executionArn"] not in during["known"]] == [arn]
+
+
+def test_a_failed_glue_run_redriven_resumes_at_prepare_dataset(runtime: LocalRuntime) -> None:
+    runtime.faults.add(parse_fault_spec("glue-failure"))
+    try:
+        described, visited = _run(runtime, "the Glue job fails once")
+    finally:
+        runtime.faults.rules.clear()
+    arn = described["executionArn"]
+    assert described["status"] == "FAILED"
+    assert visited[-1] == "PrepareDataset"
+    message = _failure_notification(runtime, described["name"]).json()
+    run_id = message["failed_work"]["job"]
+    assert message["failed_state"] == "PrepareDataset"
+    assert "injected failure" in message["cause"]
+    assert {"group": "/aws-glue/jobs/error", "stream_prefix": run_id} == {
+        key: message["failed_work"]["logs"][1][key] for key in ("group", "stream_prefix")
+    }
+    assert run_id in message["failed_work"]["logs"][1]["console_url"]
+    command = message["redrive"]["command"]
+    assert command == f"aws stepfunctions redrive-execution --execution-arn {arn}"
+
+    # The operator runs the command once the failed run's end has been processed.
+    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+    runtime.redrive_execution(command.rsplit(" ", 1)[-1])
+    redriven = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+
+    assert redriven["status"] == "SUCCEEDED", _failed_state(runtime, arn)
+    assert (redriven["executionArn"], redriven["redriveCount"]) == (arn, 1)
+    after = [visit.name for visit in runtime.history(arn)]
+    # What succeeded is kept, not rerun: the history goes on from the failed state.
+    assert after[: len(visited)] == visited
+    rerun = after[len(visited) :]
+    assert rerun[0] == "PrepareDataset"
+    assert not {"LoadConfig", "BeginRun"} & set(rerun)
+    assert "Evaluate" in rerun
+    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
 
 
 def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBrid
 from aws_lambda_powertools.utilities.parser.models.sqs import SqsModel, SqsRecordModel
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, RootModel, ValidationError
 
+from mlops_common.bounded_json import MAX_MESSAGE_BYTES, JsonLimitExceeded, check_depth, loads
 from mlops_common.domain.errors import EventNotUnderstood
 from mlops_common.models import AwsEvent
 
@@ -84,9 +85,11 @@ class UploadMessage(BaseModel):
 def parse_upload_batch(event: Any) -> list[UploadMessage]:
     """Every message of an SQS batch, parsed on its own.
 
-    A body that is not an ``Object Created`` event spoils only its own message (SQS redelivers it,
-    then keeps it in the DLQ); an event that is not an SQS batch at all is ``EventNotUnderstood``.
+    A body that is not an ``Object Created`` event, or is larger or more deeply nested than one
+    (``bounded_json``), spoils only its own message (SQS redelivers it, then keeps it in the DLQ);
+    an event that is not an SQS batch at all is ``EventNotUnderstood``.
     """
+    _check_event_depth(event)
     try:
         batch = _SqsBatch.model_validate(event)
     except ValidationError as exc:
@@ -94,12 +97,20 @@ def parse_upload_batch(event: Any) -> list[UploadMessage]:
     messages = []
     for record in batch.Records:
         try:
-            upload = ObjectCreatedEvent.model_validate_json(record.body)
-        except ValidationError as exc:
+            upload = ObjectCreatedEvent.model_validate(loads(record.body, max_bytes=MAX_MESSAGE_BYTES))
+        except ValueError as exc:
+            # A ValidationError is a ValueError too: not JSON, too large or deep, or not the event.
             messages.append(UploadMessage(message_id=record.messageId, problem=str(exc)[:500]))
         else:
             messages.append(UploadMessage(message_id=record.messageId, upload=upload))
     return messages
+
+
+def _check_event_depth(event: Any) -> None:
+    try:
+        check_depth(event)
+    except JsonLimitExceeded as exc:
+        raise EventNotUnderstood(f"event not understood: {exc}") from exc
 
 
 # --- drift signals (handle_drift) ---------------------------------------------------------------
@@ -166,6 +177,7 @@ _NOT_ONE_OF_THE_KINDS = {"union_tag_invalid", "union_tag_not_found"}
 
 def parse_drift_event(event: Any) -> DriftEvent:
     """A Model Monitor job's or a CloudWatch alarm's state change; ``EventNotUnderstood`` otherwise."""
+    _check_event_depth(event)
     try:
         return _DriftEventRoot.model_validate(event).root
     except ValidationError as exc:
@@ -183,6 +195,9 @@ class ExecutionStatusDetail(AwsEvent):
     state_machine_arn: str = Field(alias="stateMachineArn")
     name: str
     status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    input: str | None = None
+    # How often the execution was redriven: a RUNNING event with a count above 0 is a redrive.
+    redrive_count: int | None = Field(default=None, alias="redriveCount")
 
 
 class ExecutionStatusChange(_EventBridgeEvent):
@@ -209,6 +224,7 @@ class _RunEndedEventRoot(RootModel[Annotated[RunEndedEvent, Field(discriminator=
 
 def parse_run_ended_event(event: Any) -> RunEndedEvent:
     """An execution's status change or a reconcile tick; ``EventNotUnderstood`` otherwise."""
+    _check_event_depth(event)
     try:
         return _RunEndedEventRoot.model_validate(event).root
     except ValidationError as exc:
@@ -216,3 +232,13 @@ def parse_run_ended_event(event: Any) -> RunEndedEvent:
         if any(error["type"] in _NOT_ONE_OF_THE_KINDS for error in exc.errors()):
             raise EventNotUnderstood(f"run_ended does not handle detail-type {detail_type!r}") from exc
         raise EventNotUnderstood(f"malformed {detail_type} event: {exc}") from exc
+
+
+def parse_execution_status_change(event: Any) -> ExecutionStatusChange:
+    """An execution's status change; ``EventNotUnderstood`` otherwise."""
+    _check_event_depth(event)
+    try:
+        return ExecutionStatusChange.model_validate(event)
+    except ValidationError as exc:
+        detail_type = event.get("detail-type") if isinstance(event, dict) else None
+        raise EventNotUnderstood(f"not an execution status change ({detail_type!r}): {exc}") from exc

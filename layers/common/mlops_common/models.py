@@ -3,16 +3,28 @@
 The events AWS services send (SQS batches, EventBridge events) are in ``aws_events``. AWS adds
 fields to what it writes over time, so models of AWS shapes ignore unknown fields; task inputs that
 the state machine builds are strict (``extra="forbid"``) so a typo in the ASL fails loudly.
-Outputs are dumped with ``model_dump(mode="json")`` so the ASL's JSON paths stay stable.
+Outputs are dumped with ``TaskOutput.to_json()``: the ASL's JSON paths stay stable, and the value
+is strict JSON (a NaN or an infinity becomes null: Python's ``json``, which Lambda uses to send a
+handler's result, would write ``NaN``/``Infinity``, which no JSON parser accepts).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import reprlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 # --- shared bases -----------------------------------------------------------------------------
 # defer_build: a model's validator is built on its first use, not at import. Every function imports
@@ -32,7 +44,13 @@ class TaskInput(BaseModel):
 
 
 class TaskOutput(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    # pydantic's JSON serialiser writes a non-finite float as null (never NaN or Infinity).
+    model_config = ConfigDict(frozen=True, defer_build=True, ser_json_inf_nan="null")
+
+    def to_json(self, *, by_alias: bool = False) -> dict[str, Any]:
+        """The output as strict JSON values (what a handler returns); non-finite floats are null."""
+        value: dict[str, Any] = json.loads(self.model_dump_json(by_alias=by_alias))
+        return value
 
 
 # --- start_pipeline's answer to SQS -------------------------------------------------------------
@@ -49,7 +67,7 @@ class BatchResponse(TaskOutput):
 
     def to_lambda(self) -> dict[str, Any]:
         """The shape Lambda's SQS event source mapping reads (``ReportBatchItemFailures``)."""
-        return self.model_dump(mode="json", by_alias=True)
+        return self.to_json(by_alias=True)
 
 
 # --- training pipeline execution input -------------------------------------------------------
@@ -78,8 +96,15 @@ class Violation(TaskOutput):
     distance: float | None = None
     threshold: float | None = None
 
+    @field_validator("distance", "threshold")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        # "distance: 1e999" parses to infinity: not a measured distance, and not JSON either.
+        return value if value is None or math.isfinite(value) else None
 
-DriftAction = Literal["started", "cooldown", "queued", "ignored"]
+
+# not_started: Step Functions started nothing (an execution of that name existed already).
+DriftAction = Literal["started", "cooldown", "queued", "ignored", "not_started"]
 
 
 # --- the one-run lease (begin_run, run_ended) ---------------------------------------------------
@@ -110,10 +135,19 @@ class RunEndedOutcome(TaskOutput):
     execution_name: str | None = None
 
 
+class FailureNotificationOutcome(TaskOutput):
+    action: Literal["notified", "ignored"]
+    reason: str = ""
+    execution_name: str | None = None
+    failed_state: str | None = None
+
+
 class DriftOutcome(TaskOutput):
     action: DriftAction
     execution_name: str | None = None
-    violations: list[Violation] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list)  # the largest few, not the whole report
+    violation_count: int = 0  # how many the report holds
+    report_uri: str | None = None  # the full report
     reason: str = ""
 
 
@@ -184,32 +218,69 @@ class ChampionOutput(TaskOutput):
 # --- evaluate_model (the gate) ------------------------------------------------------------
 
 
-def _finite_or_none(value: Any) -> Any:
-    """NaN and infinities mean "not measured": keep them out of comparisons (fail closed)."""
-    if isinstance(value, float) and not math.isfinite(value):
+def _proportion_problem(value: Any) -> str | None:
+    """Why ``value`` is not a proportion (a finite number in [0, 1]); None when it is one or absent."""
+    if value is None:
         return None
-    return value
+    # Checked before pydantic coerces: it would read "Infinity" or "nan" as a float and true as 1.0.
+    # reprlib shortens a huge number or string: the reason goes into a notification.
+    shown = reprlib.repr(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{shown} is not a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{shown} is not finite"
+    if not 0 <= value <= 1:
+        return f"{shown} is outside [0, 1]"
+    return None
 
 
-class ClassMetrics(AwsEvent):
+class _Proportions(AwsEvent):
+    """Metrics that are proportions. A value that is not one ("Infinity", NaN, 1e999, 7.5) is set
+    aside: its field reads None, so no comparison can use it (fail closed), and ``unusable`` keeps
+    the value and why, for the gate to name it."""
+
+    _PROPORTIONS: ClassVar[tuple[str, ...]] = ()
+    _unusable: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _set_aside_unusable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if not isinstance(data, dict):
+            return handler(data)
+        unusable = {
+            name: problem
+            for name in cls._PROPORTIONS
+            if (problem := _proportion_problem(data.get(name))) is not None
+        }
+        metrics = handler({**data, **dict.fromkeys(unusable)})
+        metrics._unusable = unusable
+        return metrics
+
+    @property
+    def unusable(self) -> dict[str, str]:
+        """Each set-aside metric and why, e.g. ``{"recall": "7.5 is outside [0, 1]"}``."""
+        return dict(self._unusable)
+
+
+class ClassMetrics(_Proportions):
+    _PROPORTIONS = ("precision", "recall", "f1")
+
     precision: float | None = None
     recall: float | None = None
     f1: float | None = None
     support: int | None = None
 
-    _finite = field_validator("precision", "recall", "f1", mode="before")(_finite_or_none)
 
-
-class ModelMetrics(AwsEvent):
+class ModelMetrics(_Proportions):
     """One model's block of ``evaluation.json``; every metric may be missing (then it fails)."""
+
+    _PROPORTIONS = ("accuracy", "macro_f1", "min_defect_recall")
 
     model_version: str | None = None
     accuracy: float | None = None
     macro_f1: float | None = None
     min_defect_recall: float | None = None
     per_class: dict[str, ClassMetrics] = Field(default_factory=dict)
-
-    _finite = field_validator("accuracy", "macro_f1", "min_defect_recall", mode="before")(_finite_or_none)
 
 
 class Evaluation(AwsEvent):

@@ -108,6 +108,16 @@ class TrainingRuns(Protocol):
         """Start ``name``; an execution of that name existing already is ``started=False``."""
         ...
 
+    def stop(self, name: str, error: str, cause: str) -> None:
+        """Stop execution ``name`` (StopExecution) with ``error`` and ``cause``."""
+        ...
+
+
+class ExecutionHistories(Protocol):
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """GetExecutionHistory's events, oldest first, all pages."""
+        ...
+
 
 # --- notifications (SNS) -------------------------------------------------------------------------
 
@@ -134,7 +144,7 @@ class Endpoints(Protocol):
 
     def create_endpoint_config(self, request: dict[str, Any]) -> None: ...
 
-    def create_endpoint(self, endpoint_name: str, config_name: str) -> None: ...
+    def create_endpoint(self, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> None: ...
 
     def update_endpoint(
         self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
@@ -144,7 +154,9 @@ class Endpoints(Protocol):
 class MonitoringSchedules(Protocol):
     def monitoring_schedule_exists(self, schedule_name: str) -> bool: ...
 
-    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None: ...
+    def create_monitoring_schedule(
+        self, schedule_name: str, config: dict[str, Any], tags: list[dict[str, str]]
+    ) -> None: ...
 
     def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None: ...
 

@@ -77,6 +77,12 @@ class RunEndedSettings(_RunLeaseSettings):
     pass
 
 
+class NotifyFailureSettings(_Settings):
+    topic_arn: str
+    training_state_machine_arn: str
+    batch_state_machine_arn: str
+
+
 class HandleDriftSettings(_RunLeaseSettings):
     topic_arn: str
     endpoint_name: str

@@ -10,21 +10,29 @@ when its executor returns.
 (``mlops_local.executors``) implement it, and whoever starts the engine hands them in, so that the
 engine never imports the code that runs jobs.
 
+Every job has a folder of its own under ``<run dir>/jobs/`` holding ``job.json`` (what the job is and
+how it ended) and ``job.log``: the job's output, as CloudWatch Logs keeps it on AWS (the script's
+stdout and stderr, the runtime's own steps, an executor's traceback). ``mlops-local logs`` reads them.
+
 Endpoints follow SageMaker: Creating/Updating, then InService on the new config, or, when the new
 model cannot be deployed, InService on the old config (update, auto-rollback) or Failed (create).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import json
+import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 JobKind = Literal["glue", "training", "tuning", "processing", "transform"]
 JobStatus = Literal["Completed", "Failed", "Stopped"]
@@ -41,6 +49,110 @@ class JobResult:
     describe_fields: dict[str, Any] = field(default_factory=dict)
 
 
+LOG_FILE = "job.log"
+JOB_FILE = "job.json"
+# A job that prints without end (a runaway loop, Spark at DEBUG) must not fill the disk; 64 MiB is
+# hundreds of times what a full local pipeline run writes (Spark's INFO logging included).
+MAX_LOG_BYTES = 64 * 1024 * 1024
+RUNTIME_PREFIX = "[mlops-local] "  # marks what the runtime wrote, apart from the job's own output
+
+
+class JobLog:
+    """A job's log file: one timestamped line per line of output, safe to write from any thread.
+
+    ``JobLog(None)`` discards everything (a context built outside the runtime, as in unit tests).
+    """
+
+    def __init__(self, path: Path | None, *, max_bytes: int = MAX_LOG_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        self._written = 0
+        self._dropped = 0
+
+    def write(self, line: str) -> None:
+        """Append one line of the job's own output."""
+        if self.path is None:
+            return
+        text = f"{datetime.now(UTC):%H:%M:%S.%f}"[:12] + " " + line.rstrip("\n") + "\n"
+        with self._lock:
+            if self._written + len(text) > self.max_bytes:
+                self._dropped += 1
+                return
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("a", encoding="utf-8", errors="replace", buffering=1)
+            self._file.write(text)
+            self._written += len(text)
+
+    def note(self, message: str) -> None:
+        """Append a line the runtime writes about the job (a step, the end state)."""
+        for line in message.splitlines() or [""]:
+            self.write(RUNTIME_PREFIX + line)
+
+    def close(self) -> None:
+        """Say how much was dropped past the size limit, if anything, and close the file."""
+        with self._lock:
+            if self._dropped and self._file is not None:
+                self._file.write(
+                    f"{RUNTIME_PREFIX}log stopped at {self.max_bytes} bytes; "
+                    f"{self._dropped} more line(s) were dropped\n"
+                )
+                self._dropped = 0
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class _ThreadLogHandler(logging.Handler):
+    """Sends the log records of one thread to a job's log."""
+
+    def __init__(self, log: JobLog, thread_id: int) -> None:
+        super().__init__()
+        self.log = log
+        self.thread_id = thread_id
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for line in self.format(record).splitlines():
+            self.log.write(line)
+
+
+@contextlib.contextmanager
+def thread_logging_to(log: JobLog) -> Iterator[None]:
+    """Log records of this thread go to ``log`` too while the block runs.
+
+    An in-process job (transform, monitoring) has no stdout of its own; what its code logs
+    (skipped capture records, analyzer errors) is its output, as the container's log is on AWS.
+    """
+    handler = _ThreadLogHandler(log, threading.get_ident())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
+def write_job_file(folder: Path, **fields: Any) -> None:
+    """Write (or update) ``job.json``: what the job in ``folder`` is and how it ended, for ``logs``."""
+    path = folder / JOB_FILE
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    current.update({key: value for key, value in fields.items() if value is not None})
+    folder.mkdir(parents=True, exist_ok=True)
+    # Replaced whole, never rewritten in place: `logs --follow` reads it while the job runs.
+    staging = path.with_name(f".{JOB_FILE}.{threading.get_ident()}")
+    staging.write_text(json.dumps(current, indent=2, default=str) + "\n", encoding="utf-8")
+    staging.replace(path)
+
+
 @dataclass
 class ExecutionContext:
     """Everything an executor may use besides the request itself."""
@@ -50,9 +162,19 @@ class ExecutionContext:
     workdir: Path  # a fresh folder for this job
     project_root: Path  # where glue/, training/ and monitoring/ live
     faults: Any  # mlops_local.executors.faults.FaultPlan: what to break in this job, if anything
-    progress: Callable[[str], None] = print  # one-line progress messages for the CLI
+    progress: Callable[[str], None] = print  # one-line progress messages for the CLI (and the log)
     # Registers a child training job (tuning trials) so Describe/List calls see it.
     record_training_job: Callable[[dict[str, Any], JobResult], None] | None = None
+    # The job's log (its CloudWatch Logs stream on AWS): the script's stdout and stderr go here.
+    log: JobLog = field(default_factory=lambda: JobLog(None))
+    # The name the API knows the job by (a Glue job run's id), when it is not in the request.
+    job_id: str = ""
+    # Progress that is a line of the job's own output, already in its log (default: ``progress``).
+    echo: Callable[[str], None] | None = None
+
+    def show_output(self, line: str) -> None:
+        """Show a line the job printed as its progress, without writing it to the log twice."""
+        (self.echo or self.progress)(line)
 
 
 Executor = Callable[..., JobResult]
@@ -105,6 +227,8 @@ class JobRecord:
     ended_at: datetime | None = None
     last_progress: str = ""
     done: threading.Event = field(default_factory=threading.Event)
+    workdir: Path | None = None  # the job's folder: job.json, job.log and its working files
+    log: JobLog = field(default_factory=lambda: JobLog(None))
 
     @property
     def finished(self) -> bool:
@@ -169,6 +293,15 @@ class JobLifecycle:
             sequence = next(self._sequence)
         workdir = self._run_dir / "jobs" / f"{sequence:03d}-{kind}-{name}"
         workdir.mkdir(parents=True, exist_ok=True)
+        record.workdir, record.log = workdir, JobLog(workdir / LOG_FILE)
+        write_job_file(
+            workdir,
+            kind=kind,
+            name=name,
+            job_name=(job or {}).get("Name"),  # a Glue run is named by its id; its job by this
+            status=record.status,
+            started_at=record.started_at.isoformat(),
+        )
         context = ExecutionContext(
             s3=self._client("s3"),
             client=self._client,
@@ -177,6 +310,9 @@ class JobLifecycle:
             faults=self.faults,
             progress=lambda message: self._progress(record, message),
             record_training_job=self.record_child_training_job,
+            log=record.log,
+            job_id=name,
+            echo=lambda message: self._progress(record, message, logged=False),
         )
         worker = threading.Thread(
             target=self._run, args=(record, context, job), name=f"{kind}-job-{name}", daemon=True
@@ -206,17 +342,19 @@ class JobLifecycle:
     def _run(self, record: JobRecord, context: ExecutionContext, job: dict[str, Any] | None) -> None:
         try:
             executor = self._executor(record.kind)
-            if record.kind == "glue":
-                arguments = dict(record.request.get("Arguments") or {})
-                result = executor(job or {}, arguments, context)
-            else:
-                result = executor(copy.deepcopy(record.request), context)
+            with thread_logging_to(record.log):
+                if record.kind == "glue":
+                    arguments = dict(record.request.get("Arguments") or {})
+                    result = executor(job or {}, arguments, context)
+                else:
+                    result = executor(copy.deepcopy(record.request), context)
         except Exception as error:
+            record.log.note(traceback.format_exc())
             result = JobResult(status="Failed", failure_reason=f"{type(error).__name__}: {error}")
-        self._finish(record, result)
         self._progress(
             record, f"{result.status}" + (f": {result.failure_reason}" if result.failure_reason else "")
         )
+        self._finish(record, result)
 
     def _executor(self, kind: str) -> Executor:
         executor = self._executors.get(kind)
@@ -234,10 +372,20 @@ class JobLifecycle:
         record.describe_fields = dict(result.describe_fields)
         record.ended_at = datetime.now(UTC)
         record.status = status
+        if record.workdir is not None:  # before done: whoever waits for the job finds its files complete
+            record.log.close()
+            write_job_file(
+                record.workdir,
+                status=status,
+                ended_at=record.ended_at.isoformat(),
+                failure_reason=record.failure_reason,
+            )
         record.done.set()
 
-    def _progress(self, record: JobRecord, message: str) -> None:
+    def _progress(self, record: JobRecord, message: str, *, logged: bool = True) -> None:
         record.last_progress = message
+        if logged:
+            record.log.note(message)
         if self._on_progress is not None:
             self._on_progress(record.kind, record.name, message)
 
@@ -284,6 +432,9 @@ class JobLifecycle:
             )
         else:
             described.pop("CompletedOn", None)
+            # Not moto's placeholder: what the run consumed, which a cost report multiplies by its
+            # DPUs, is known when it ends (https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html).
+            described["ExecutionTime"] = 0
         if record.failure_reason:
             described["ErrorMessage"] = record.failure_reason
         identity = {"Id": described.get("Id"), "JobName": described.get("JobName")}

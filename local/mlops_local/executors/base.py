@@ -6,10 +6,14 @@ SageMaker ``CreateTrainingJob`` / ``CreateHyperParameterTuningJob`` / ``CreatePr
 the API received it, and records the returned ``JobResult`` where the matching Describe call reads
 it, so the state machine's ``.sync`` integration sees what it would see on AWS. The contract is the
 engine's (``mlops_local.engine.jobs``): the executors depend on the engine, never the reverse.
+
+What a job prints goes to ``ctx.log`` (``job.log`` in its folder), where CloudWatch Logs would
+keep it on AWS: a script's stdout and stderr line by line; ``ctx.progress`` messages are logged too,
+so a line the job printed is shown with ``ctx.show_output`` instead, to be logged once.
 """
 
 from __future__ import annotations
 
-from mlops_local.engine.jobs import ExecutionContext, Executor, JobResult, JobStatus
+from mlops_local.engine.jobs import ExecutionContext, Executor, JobLog, JobResult, JobStatus
 
-__all__ = ["ExecutionContext", "Executor", "JobResult", "JobStatus"]
+__all__ = ["ExecutionContext", "Executor", "JobLog", "JobResult", "JobStatus"]

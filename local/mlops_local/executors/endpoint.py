@@ -11,6 +11,13 @@ format. As on SageMaker, bodies are base64-encoded unless their content type is 
 ``CaptureContentTypeHeader`` (``JsonContentTypes`` are captured inline as JSON, ``CsvContentTypes``
 as CSV). Each file holds one record: S3 has no append, and a record written at once is never lost.
 
+The server is the standard library's, held to what a client of a real endpoint can rely on: every
+answer has a status line (a garbage request line gets a 400, not an HTTP/0.9 page), a connection
+that goes quiet for ``read_timeout_s`` mid-request or between requests is closed, a reply sent
+before the request's body was read closes the connection (the unread body is never parsed as a
+next request), and the Content-Type of an answer is fixed by the handler, never copied from the
+request's Accept.
+
 Updates are blue/green: the new variants are loaded, pinged and given one smoke invocation while the
 old ones keep serving; only then are they swapped in, atomically. A failed check (or the
 ``endpoint-update-failure`` fault) raises ``DeploymentFailed`` and leaves the old model serving.
@@ -40,7 +47,12 @@ from mlops_local.executors.s3_transfer import join_s3_uri, split_s3_uri
 from mlops_local.executors.serving import InvocationError, ModelHandler, load_model_from_s3
 
 # SageMaker's real-time payload limit.
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
+# A loopback client sends the largest body in milliseconds: a connection quiet for this long in
+# the middle of a request (or idle between keep-alive requests) is stuck or hostile, and each one
+# holds a server thread.
+DEFAULT_READ_TIMEOUT_S = 10.0
 TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 INVOKED_VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 
@@ -153,8 +165,10 @@ class EndpointHost:
         faults: FaultPlan | None = None,
         progress: Callable[[str], None] = print,
         seed: int | None = None,
+        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     ) -> None:
         self._s3 = s3
+        self._read_timeout_s = read_timeout_s
         self._root = root
         self._faults = faults or FaultPlan()
         self._progress = progress
@@ -280,6 +294,8 @@ class EndpointHost:
         holder: dict[str, _Endpoint] = {}
 
         class Handler(_InvocationHandler):
+            timeout = host._read_timeout_s
+
             def endpoint(self) -> _Endpoint:
                 return holder["endpoint"]
 
@@ -351,6 +367,14 @@ class _InvocationHandler(BaseHTTPRequestHandler):
     """GET /ping and POST /invocations for one endpoint."""
 
     protocol_version = "HTTP/1.1"
+    # A request line without a version is answered as HTTP/1.0 (with a status line and headers),
+    # not as HTTP/0.9, whose answers are a bare body.
+    default_request_version = "HTTP/1.0"
+    # What the standard library answers by itself (bad request line, unknown method): plain text,
+    # since its message quotes the request and its HTML escaping would not make JSON safe.
+    error_content_type = "text/plain; charset=utf-8"
+    error_message_format = "%(code)d %(message)s: %(explain)s\n"
+    _body_read = False
 
     def endpoint(self) -> _Endpoint:  # replaced per endpoint
         raise NotImplementedError
@@ -362,12 +386,14 @@ class _InvocationHandler(BaseHTTPRequestHandler):
         """Access logs would drown the CLI's progress lines."""
 
     def do_GET(self) -> None:
+        self._body_read = False
         if self.path.rstrip("/") == "/ping":
             self._reply(200, b"", "text/plain")
         else:
             self._reply(404, b'{"message": "not found"}', "application/json")
 
     def do_POST(self) -> None:
+        self._body_read = False
         if self.path.rstrip("/") != "/invocations":
             self._reply(404, b'{"message": "not found"}', "application/json")
             return
@@ -390,13 +416,33 @@ class _InvocationHandler(BaseHTTPRequestHandler):
         self._reply(200, payload, response_type, variant_name)
 
     def _body(self) -> bytes:
-        length_text = self.headers.get("Content-Length")
-        if length_text is None or not length_text.isdigit():
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise InvocationError(411, "a Content-Length header is required; chunked bodies are not accepted")
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not lengths:
             raise InvocationError(411, "a Content-Length header is required")
+        if len(lengths) > 1:
+            raise InvocationError(400, "the request has conflicting Content-Length headers")
+        length_text = lengths.pop()
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise InvocationError(400, "the Content-Length header is not one whole number of bytes")
         length = int(length_text)
         if length > MAX_REQUEST_BYTES:
             raise InvocationError(413, f"request body of {length} bytes exceeds {MAX_REQUEST_BYTES} bytes")
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise InvocationError(400, f"the body ended after {len(body)} of {length} bytes")
+        self._body_read = True
+        return body
+
+    def _has_unread_body(self) -> bool:
+        """Whether the bytes after the headers may be this request's body rather than the next request."""
+        if self._body_read:
+            return False
+        announced = (
+            "Transfer-Encoding" in self.headers or self.headers.get("Content-Length", "0").strip() != "0"
+        )
+        return announced or self.command == "POST"
 
     def _reply(self, status: int, body: bytes, content_type: str, variant: str = "") -> None:
         self.send_response(status)
@@ -404,6 +450,9 @@ class _InvocationHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if variant:
             self.send_header(INVOKED_VARIANT_HEADER, variant)
+        if self._has_unread_body():
+            # Whatever is left of the body must not be read as the next request.
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

@@ -21,7 +21,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 FaultKind = Literal[
-    "spot-interruption", "spot-capacity", "throttle", "training-failure", "endpoint-update-failure"
+    "spot-interruption",
+    "spot-capacity",
+    "throttle",
+    "training-failure",
+    "glue-failure",
+    "endpoint-update-failure",
 ]
 
 FAULT_DESCRIPTIONS: dict[str, str] = {
@@ -32,6 +37,8 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     "throttle": "answer the named API operation with ThrottlingException, e.g. "
     "throttle:CreateTrainingJob (options: count)",
     "training-failure": "make the next training job's script fail with its own error (options: count, jobs)",
+    "glue-failure": "make the next Glue job run fail with its script's error "
+    "(options: count, jobs = job name pattern)",
     "endpoint-update-failure": "fail the next endpoint deployment's health check; the old model keeps "
     "serving (options: count, jobs = endpoint name pattern)",
 }
@@ -114,6 +121,10 @@ class FaultPlan:
     def take_training_failure(self, job_name: str) -> bool:
         """For a training job about to start: whether its script must fail."""
         return self._take("training-failure", job_name) is not None
+
+    def take_glue_failure(self, job_name: str) -> bool:
+        """For a Glue job run about to start: whether its script must fail."""
+        return self._take("glue-failure", job_name) is not None
 
     def take_endpoint_update_failure(self, endpoint_name: str) -> bool:
         """For an endpoint deployment: whether the new variant's health check must fail."""

@@ -1,16 +1,18 @@
 """AWS Glue job runs, run locally: the job's own script on local PySpark, as a child process.
 
-The script is the job's ``Command.ScriptLocation`` downloaded from S3 (the deployed artefact), or the
-checkout's ``glue/prepare_dataset.py`` when the location is not in S3. Arguments are the job's
+The script is the job's ``Command.ScriptLocation`` downloaded from S3 (the deployed artefact), or
+the checkout's ``glue/prepare_dataset.py`` when the location is not in S3. Arguments are the job's
 ``DefaultArguments`` overlaid with the run's, passed as ``--name value`` with Glue's own
-``--JOB_NAME`` / ``--JOB_RUN_ID``. Each ``--source_paths`` prefix (comma-separated) is downloaded to
-``<workdir>/s3/<bucket>/<key>`` and the argument points there (``--s3_mirror <workdir>/s3`` tells
-the job, so the manifest keys objects by their S3 keys as on AWS); ``--output_path`` points to an
-empty folder laid out the same way, uploaded to the S3 prefix afterwards with the same relative keys the
-job would write on AWS (Hadoop's local ``.crc`` checksum files are left out: S3 never gets them).
-``--extra-py-files`` (comma-separated S3 URIs of ``.py`` or ``.zip`` files) are downloaded and put on
-the script's ``PYTHONPATH``, as Glue does; nothing else from the checkout is importable, so a module
-missing from that list fails here as it would on AWS.
+``--JOB_NAME`` / ``--JOB_RUN_ID`` (the id GetJobRun answers to). The driver's stdout and stderr go
+to the job's log; its ErrorMessage names S3 URIs, not the local copies. Each ``--source_paths``
+prefix (comma-separated) is downloaded to ``<workdir>/s3/<bucket>/<key>`` and the argument points
+there (``--s3_mirror <workdir>/s3`` tells the job, so the manifest keys objects by their S3 keys as
+on AWS); ``--output_path`` points to an empty folder laid out the same way, uploaded to the S3
+prefix afterwards with the same relative keys the job would write on AWS (Hadoop's local ``.crc``
+checksum files are left out: S3 never gets them). ``--extra-py-files`` (comma-separated S3 URIs of
+``.py`` or ``.zip`` files) are downloaded and put on the script's ``PYTHONPATH``, as Glue does;
+nothing else from the checkout is importable, so a module missing from that list fails here as it
+would on AWS.
 """
 
 from __future__ import annotations
@@ -48,8 +50,14 @@ def local_mirror(workdir: Path, uri: str) -> Path:
 def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: ExecutionContext) -> JobResult:
     """Run one Glue job run (GetJob's ``Job`` and the run's arguments); return what GetJobRun shows."""
     job_name = job["Name"]
-    run_id = f"jr_{uuid.uuid4().hex}"
+    # The script's --JOB_RUN_ID is the id GetJobRun answers to, as on AWS.
+    run_id = ctx.job_id or f"jr_{uuid.uuid4().hex}"
     merged = {**job.get("DefaultArguments", {}), **arguments}
+    if ctx.faults is not None and ctx.faults.take_glue_failure(job_name):
+        # What Glue reports when the script raises: the exception's type and message.
+        message = f"RuntimeError: injected failure of {job_name} (mlops-local faults glue-failure)"
+        ctx.log.write(message + "\n")
+        return JobResult(status="Failed", failure_reason=message, describe_fields={"Id": run_id})
     script = _script(job, ctx)
 
     local_arguments = dict(merged)
@@ -80,8 +88,9 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
         command,
         env=env,
         cwd=ctx.workdir,
-        on_line=lambda line: ctx.progress(f"{job_name}: {line}"),
+        on_line=lambda line: ctx.show_output(f"{job_name}: {line}"),
         timeout=float(timeout_minutes) * 60 if timeout_minutes else None,
+        log=ctx.log.write,
     )
     describe: dict[str, Any] = {
         "Id": run_id,
@@ -91,12 +100,20 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
     if outcome.timed_out:
         return JobResult(status="Stopped", failure_reason="Job run timed out", describe_fields=describe)
     if outcome.returncode != 0:
-        describe["ErrorMessage"] = outcome.error_message
-        return JobResult(status="Failed", failure_reason=outcome.error_message, describe_fields=describe)
+        message = _in_s3_terms(outcome.error_message, ctx.workdir / "s3")
+        describe["ErrorMessage"] = message
+        return JobResult(status="Failed", failure_reason=message, describe_fields=describe)
     if output_dir is not None and output_uri:
         keys = upload_folder(ctx.s3, output_dir, output_uri, skip_suffixes=(".crc",))
         ctx.progress(f"{job_name}: {len(keys)} objects written to {output_uri}")
     return JobResult(status="Completed", describe_fields=describe)
+
+
+def _in_s3_terms(message: str, mirror: Path) -> str:
+    """The script's error with its local copies of S3 prefixes named by their S3 URIs, as on AWS."""
+    for local in (f"file:{mirror}/", f"{mirror}/"):
+        message = message.replace(local, "s3://")
+    return message
 
 
 def _script(job: Mapping[str, Any], ctx: ExecutionContext) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,19 @@ def container_command(entrypoint: Sequence[str], arguments: Sequence[str], paths
 
 def run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     """Run one ``CreateProcessingJob`` request; return what DescribeProcessingJob shows."""
+    started = datetime.now(UTC)
+    result = _run_processing_job(request, ctx)
+    # What the job is billed for: the instances' time from start to end, as the API reports it
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeProcessingJob.html).
+    result.describe_fields = {
+        "ProcessingStartTime": started,
+        "ProcessingEndTime": datetime.now(UTC),
+        **result.describe_fields,
+    }
+    return result
+
+
+def _run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     job_name = request["ProcessingJobName"]
     paths = PathMap(ctx.workdir)
     python_path: list[Path] = []
@@ -86,8 +100,9 @@ def run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> Job
         command,
         env=env,
         cwd=ctx.workdir,
-        on_line=lambda line: ctx.progress(f"{job_name}: {line}"),
+        on_line=lambda line: ctx.show_output(f"{job_name}: {line}"),
         timeout=float(timeout) if timeout else None,
+        log=ctx.log.write,
     )
     if outcome.timed_out:
         return JobResult(status="Stopped", describe_fields={"ExitMessage": "MaxRuntimeExceeded"})

@@ -7,15 +7,23 @@ imported under a namespace of their own: ``inference.py`` gets a unique module n
 modules (``defect_model``, ``image_decoding``...) are imported from its ``code/`` folder and then
 taken out of ``sys.modules`` again, so the next version imports its own copies. The handler keeps
 references to the modules it imported, which is all a module-level import needs.
+
+The functions are called as SageMaker's inference toolkit calls them: a missing or ``*/*`` Accept
+becomes ``application/json``; a function that takes one parameter more than the contract's gets the
+request context (TorchServe's ``Context``, whose request headers let ``input_fn`` refuse an Accept
+before decoding anything); and a ``(body, content_type)`` result from ``output_fn`` names the
+response's content type.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +44,34 @@ class InvocationError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class _RequestProcessor:
+    """The part of TorchServe's ``RequestProcessor`` the toolkit reads: the request's headers."""
+
+    properties: Mapping[str, str]
+
+    def get_request_properties(self) -> Mapping[str, str]:
+        return self.properties
+
+
+@dataclass(frozen=True)
+class _ServingContext:
+    """The part of TorchServe's ``Context`` handler functions see: one request's headers."""
+
+    request_processor: list[_RequestProcessor] = field(default_factory=list)
+
+    @classmethod
+    def for_request(cls, content_type: str, accept: str) -> _ServingContext:
+        return cls([_RequestProcessor({"Content-Type": content_type, "Accept": accept})])
+
+
+def _call_handler(function: Callable[..., Any], args: tuple[Any, ...], context: _ServingContext) -> Any:
+    """Call a handler function, with the context when it takes one (as the toolkit decides)."""
+    if len(inspect.signature(function).parameters) == len(args) + 1:
+        return function(*args, context)
+    return function(*args)
+
+
 @dataclass
 class ModelHandler:
     """One loaded model version and its serving module."""
@@ -47,18 +83,22 @@ class ModelHandler:
 
     def invoke(self, body: bytes, content_type: str, accept: str | None = None) -> tuple[bytes, str]:
         """Run input_fn, predict_fn and output_fn; return (response body, response content type)."""
-        accept = accept or DEFAULT_ACCEPT
+        if not accept or accept == "*/*":
+            accept = DEFAULT_ACCEPT
+        context = _ServingContext.for_request(content_type, accept)
         try:
-            data = self.module.input_fn(body, content_type)
-            prediction = self.module.predict_fn(data, self.model)
-            output = self.module.output_fn(prediction, accept)
+            data = _call_handler(self.module.input_fn, (body, content_type), context)
+            prediction = _call_handler(self.module.predict_fn, (data, self.model), context)
+            output = _call_handler(self.module.output_fn, (prediction, accept), context)
         except Exception as error:
             status = getattr(error, "status_code", None)
             if isinstance(status, int) and 400 <= status < 500:
                 raise InvocationError(status, str(getattr(error, "reason", error))) from error
             raise InvocationError(500, f"{type(error).__name__}: {error}") from error
+        # Never the request's Accept (it may be a list or a wildcard): the handler's own type, or
+        # the one type this project's handlers produce.
+        output, response_type = output if isinstance(output, tuple) else (output, DEFAULT_ACCEPT)
         payload = output.encode("utf-8") if isinstance(output, str) else bytes(output)
-        response_type = accept if accept not in ("*/*", "") else DEFAULT_ACCEPT
         return payload, response_type
 
 

@@ -1,4 +1,8 @@
-"""Running a job's script as a child process: live stdout lines, stderr kept for the error message."""
+"""Running a job's script as a child process: live stdout lines, stderr kept for the error message.
+
+Every line of both streams also goes to the job's log (``log``), as a container's output goes to
+CloudWatch Logs on AWS: the error message picks one line, the log keeps them all.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +51,16 @@ def error_message_from(stderr_lines: Sequence[str]) -> str:
 class ScriptProcess:
     """A child process whose stdout is read line by line and which can be told to stop (SIGTERM)."""
 
-    def __init__(self, command: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.command = list(command)
+        self._log = log
         self._started = time.monotonic()
         # A session of its own: a signal reaches the script, never the runtime, and the script's
         # own children (data loader workers, Spark's JVM) go with it.
@@ -78,11 +90,15 @@ class ScriptProcess:
         assert self._process.stderr is not None
         for line in self._process.stderr:
             self._stderr.append(line.rstrip("\n"))
+            if self._log is not None:
+                self._log(line)
 
     def lines(self) -> collections.abc.Iterator[str]:
         """Yield stdout lines as the script prints them."""
         assert self._process.stdout is not None
         for line in self._process.stdout:
+            if self._log is not None:
+                self._log(line)
             yield line.rstrip("\n")
 
     def terminate(self) -> None:
@@ -121,9 +137,10 @@ def run_script(
     cwd: Path,
     on_line: Callable[[str], None] | None = None,
     timeout: float | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> ScriptOutcome:
-    """Run a script to its end, passing each stdout line to ``on_line``."""
-    process = ScriptProcess(command, env=env, cwd=cwd)
+    """Run a script to its end, passing each stdout line to ``on_line`` and every line to ``log``."""
+    process = ScriptProcess(command, env=env, cwd=cwd, log=log)
     deadline = None if timeout is None else time.monotonic() + timeout
     timer = None
     if deadline is not None:

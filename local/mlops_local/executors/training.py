@@ -10,11 +10,16 @@ arguments a SageMaker framework container gives it; metrics are matched live aga
 Managed spot training: checkpoints are synced from ``CheckpointConfig.S3Uri`` before each attempt
 and back after it. A spot interruption (a fault) sends SIGTERM once the chosen epoch has been
 logged, then starts the script again on a fresh checkpoint folder filled from S3, so the job
-resumes exactly as it would on a new spot instance. Time accounting: ``TrainingTimeInSeconds`` is
-the wall-clock time from the first start to the end; ``BillableTimeInSeconds`` is the time the
-script ran, every attempt included (an interrupted attempt is paid for, its unfinished epoch is
-lost). No spot price discount is invented: ``LocalSpotSummary`` reports the interruptions and the
-seconds spent in interrupted attempts, which is what a local run can measure honestly.
+resumes exactly as it would on a new spot instance. Time accounting, as DescribeTrainingJob defines
+it (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTrainingJob.html):
+``TrainingStartTime`` is when the job starts on its instance (after ``Starting``),
+``TrainingTimeInSeconds`` runs from then to ``TrainingEndTime``, and ``BillableTimeInSeconds`` is the
+part of it spent on an instance: all of it on demand (SageMaker bills that interval); on spot, less
+the time between a reclaim and the next instance (an interrupted attempt is paid for, its unfinished
+epoch is lost). On AWS a spot job's billable time is also lower by the spot price, so that
+``1 - BillableTimeInSeconds / TrainingTimeInSeconds`` is its saving; there is no spot market here, so
+no price discount is invented and the local saving is only the unbilled wait. ``LocalSpotSummary``
+reports the interruptions and the seconds spent in interrupted attempts.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import re
 import shutil
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -181,7 +185,6 @@ class _TrainingJob:
         self.cpus = cpus
         self.layout = _JobLayout(ctx.workdir)
         self.transitions = _Transitions()
-        self.started = time.monotonic()
         self.metrics = MetricLog.from_request(request)
         self.epoch_metrics: list[tuple[int, dict[str, float]]] = []
         self.billable = 0.0
@@ -215,7 +218,7 @@ class _TrainingJob:
         """Run the script once; return how it ended: completed, failed, interrupted, early-stop, runtime."""
         self.transitions.enter("Training", "Training image download completed. Training in progress.")
         _sync_checkpoints_down(self.request, self.ctx, self.layout)
-        process = ScriptProcess(self.command, env=self.env, cwd=self.code_dir)
+        process = ScriptProcess(self.command, env=self.env, cwd=self.code_dir, log=self.ctx.log.write)
         if self.cpus:
             os.sched_setaffinity(process.pid, self.cpus)
         stop_reasons: list[str] = []
@@ -248,7 +251,7 @@ class _TrainingJob:
         if epoch is None:
             return
         self.epoch_metrics.append((epoch, found))
-        self.ctx.progress(f"{self.name}: {line.strip()}")
+        self.ctx.show_output(f"{self.name}: {line.strip()}")
         if self.interrupt_after is not None and epoch >= self.interrupt_after:
             _stop(process, stop_reasons, "interruption")
         elif self.epoch_hook is not None and self.epoch_hook(epoch, found):
@@ -283,7 +286,8 @@ class _TrainingJob:
         """Report the job as Failed with SageMaker's FailureReason."""
         self.transitions.enter("Failed", reason.splitlines()[0])
         describe = self._describe("Failed", with_metrics=with_metrics)
-        self.ctx.progress(f"{self.name}: failed: {reason.splitlines()[0]}")
+        # All of it on one line: the first line of an AlgorithmError names no cause.
+        self.ctx.progress(f"{self.name}: failed: {' '.join(reason.split())}")
         return self._run(JobResult(status="Failed", failure_reason=reason, describe_fields=describe))
 
     def stopped_at_max_runtime(self) -> TrainingRun:
@@ -295,13 +299,15 @@ class _TrainingJob:
     def _describe(self, secondary: str, *, with_metrics: bool = True) -> dict[str, Any]:
         self.transitions.close()
         items = self.transitions.items
+        started, training, billable = _instance_time(items)
+        on_demand = not self.request.get("EnableManagedSpotTraining", False)
         describe: dict[str, Any] = {
             "SecondaryStatus": secondary,
             "SecondaryStatusTransitions": items,
-            "TrainingStartTime": items[0]["StartTime"],
+            "TrainingStartTime": started,
             "TrainingEndTime": items[-1]["EndTime"],
-            "TrainingTimeInSeconds": max(1, round(time.monotonic() - self.started)),
-            "BillableTimeInSeconds": max(1, round(self.billable)) if self.billable else 0,
+            "TrainingTimeInSeconds": _whole_seconds(training),
+            "BillableTimeInSeconds": _whole_seconds(training if on_demand else billable),
         }
         if with_metrics:
             describe["FinalMetricDataList"] = _final_metric_list(self.metrics)
@@ -316,6 +322,31 @@ class _TrainingJob:
             stopped_early=stopped_early,
             interruptions=self.interruptions,
         )
+
+
+# Transitions on an instance, and those without one (launching one, a spot instance reclaimed).
+_ON_INSTANCE = frozenset({"Downloading", "Training", "Uploading"})
+_OFF_INSTANCE = frozenset({"Starting", "Interrupted"})
+
+
+def _instance_time(items: list[dict[str, Any]]) -> tuple[datetime, float, float]:
+    """TrainingStartTime, then the seconds from it to the end, and the part of those on an instance."""
+    first_on_instance = next((i for i, item in enumerate(items) if item["Status"] in _ON_INSTANCE), None)
+    if first_on_instance is None:  # never got an instance (no capacity): nothing ran, nothing is billed
+        return items[-1]["EndTime"], 0.0, 0.0
+    started: datetime = items[first_on_instance]["StartTime"]
+    training = (items[-1]["EndTime"] - started).total_seconds()
+    waiting = sum(
+        (item["EndTime"] - item["StartTime"]).total_seconds()
+        for item in items[first_on_instance:]
+        if item["Status"] in _OFF_INSTANCE
+    )
+    return started, training, training - waiting
+
+
+def _whole_seconds(seconds: float) -> int:
+    """Seconds as the API reports them: whole, and at least 1 for a job that ran at all."""
+    return max(1, round(seconds)) if seconds > 0 else 0
 
 
 @dataclass(frozen=True)

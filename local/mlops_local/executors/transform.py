@@ -11,6 +11,7 @@ it never fails the whole job, so one corrupt upload cannot block a night's batch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from mlops_local.engine.jobs import model_container
@@ -21,6 +22,19 @@ from mlops_local.executors.serving import InvocationError, load_model_from_s3
 
 def run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     """Run one ``CreateTransformJob`` request; return what DescribeTransformJob shows."""
+    started = datetime.now(UTC)
+    result = _run_transform_job(request, ctx)
+    # SageMaker bills the interval from TransformStartTime to TransformEndTime
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTransformJob.html).
+    result.describe_fields = {
+        "TransformStartTime": started,
+        "TransformEndTime": datetime.now(UTC),
+        **result.describe_fields,
+    }
+    return result
+
+
+def _run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     job_name = request["TransformJobName"]
     model_data_url = model_container(ctx.client("sagemaker"), request["ModelName"])["ModelDataUrl"]
     try:

@@ -4,8 +4,10 @@ Trials are sampled from the job's own ``ParameterRanges`` by Optuna's TPE sample
 config's ``RandomSeed``, else a hash of the job name), where AWS uses its own Bayesian optimiser: the
 search differs, the contract does not. Each trial is a real training job run by
 ``training.train`` and registered through ``ctx.record_training_job`` under a SageMaker-style
-name ``<tuning job>-<NNN>-<8 hex>``. ``TrainingJobEarlyStoppingType: Auto`` becomes Optuna's median
-pruner on the per-epoch objective metric (SageMaker's early stopping is also a median rule).
+name ``<tuning job>-<NNN>-<8 hex>``, in a folder of its own under the tuning job's with its own
+``job.json`` and ``job.log`` (each trial has its own log stream on AWS).
+``TrainingJobEarlyStoppingType: Auto`` becomes Optuna's median pruner on the per-epoch objective
+metric (SageMaker's early stopping is also a median rule).
 
 Parallelism: at most ``MaxParallelTrainingJobs`` trials run at once, and never more than the
 machine's cores (each trial is pinned to its own share of cores, the way each SageMaker trial has
@@ -22,10 +24,12 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import optuna
 
+from mlops_local.engine.jobs import LOG_FILE, JobLog, write_job_file
 from mlops_local.executors.base import ExecutionContext, JobResult
 from mlops_local.executors.faults import FaultPlan
 from mlops_local.executors.training import TrainingRun, train
@@ -188,14 +192,45 @@ class _TuningJob:
         request = self._training_request(name, tuned)
         workdir = self.ctx.workdir / name
         workdir.mkdir(parents=True, exist_ok=True)
-        trial_ctx = dataclasses.replace(self.ctx, workdir=workdir)
+        # Each trial is a training job with a log of its own, as each has its own log stream on AWS.
+        log = JobLog(workdir / LOG_FILE)
+        write_job_file(
+            workdir,
+            kind="training",
+            name=name,
+            parent=self.name,
+            status="InProgress",
+            started_at=datetime.now(UTC).isoformat(),
+        )
+
+        def progress(message: str) -> None:
+            log.note(message)
+            self.ctx.progress(message)
+
+        trial_ctx = dataclasses.replace(
+            self.ctx,
+            workdir=workdir,
+            log=log,
+            job_id=name,
+            progress=progress,
+            echo=self.ctx.echo or self.ctx.progress,
+        )
         self.ctx.progress(f"{self.name}: trial {name} with {tuned}")
-        run = train(
-            request,
-            trial_ctx,
-            epoch_hook=self._pruning_hook(trial) if self.early_stopping else None,
-            capacity_available=self.capacity_available,
-            cpus=cpus if self.parallel > 1 else None,
+        try:
+            run = train(
+                request,
+                trial_ctx,
+                epoch_hook=self._pruning_hook(trial) if self.early_stopping else None,
+                capacity_available=self.capacity_available,
+                cpus=cpus if self.parallel > 1 else None,
+            )
+        finally:
+            log.close()
+        write_job_file(
+            workdir,
+            status=run.result.status,
+            ended_at=datetime.now(UTC).isoformat(),
+            failure_reason=run.result.failure_reason,
         )
         objective = run.final_metrics.get(self.objective["MetricName"])
         with self.lock:
@@ -286,11 +321,15 @@ class _TuningJob:
         }
         completed = [record for record in with_objective if record.status == "Completed"] or with_objective
         if not completed:
-            last = failures[-1].run.result.failure_reason if failures else "no trial ran"
+            # SageMaker's words, then what they send the user to look for: the last trial's whole reason.
+            last = (
+                f"Last failure ({failures[-1].name}): {failures[-1].run.result.failure_reason or 'unknown'}"
+                if failures
+                else "No trial ran."
+            )
             reason = (
                 f"No training job succeeded after {len(self.trials)} attempts. "
-                f"Please take a look at the training job failures to get more details. "
-                f"Last failure: {(last or '').splitlines()[0]}"
+                f"Please take a look at the training job failures to get more details. {last}"
             )
             self.ctx.progress(f"{self.name}: failed: {reason}")
             return JobResult(status="Failed", failure_reason=reason, describe_fields=describe)

@@ -271,3 +271,91 @@ def test_foreign_or_malformed_event_is_a_clear_error_without_side_effects(
         handler(event, context)
     assert stack.executions() == []
     assert stack.ledger_items("drift") == []
+
+
+def report_of(count: int) -> dict[str, Any]:
+    """A Model Monitor report of ``count`` drifted features, as many as a wide model can have."""
+    return {
+        "violations": [
+            {
+                "feature_name": f"pixel_histogram_bin_{i:05d}",
+                "constraint_check_type": "baseline_drift_check",
+                "description": (
+                    f"Baseline drift distance: {0.1 + i / 10**6:.6f} exceeds threshold: 0.1. The distribution"
+                    " of this feature in the captured requests differs from the baseline computed on the"
+                    " training dataset; compare the statistics of both in the monitoring report."
+                ),
+            }
+            for i in range(count)
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"violations": ' + "[" * 1_500 + "]" * 1_500 + "}", "[" * 100_000],
+    ids=["nested-3KB", "nested-100KB"],
+)
+def test_a_deeply_nested_report_notifies_and_starts_nothing(
+    stack: Stack, context: Any, subscriber: str, body: str
+) -> None:
+    event = load_event("sagemaker_processing_job_violations")
+    stack.client("s3").put_object(Bucket=stack.artifacts_bucket, Key=report_key(event), Body=body)
+
+    outcome = handler(event, context)
+
+    assert outcome["action"] == "ignored"
+    assert "nested deeper than" in outcome["reason"]
+    assert stack.executions() == []
+    (note,) = notifications(stack, subscriber)
+    assert "unusable" in note["Subject"]
+
+
+def test_a_report_of_1200_violations_is_kept_for_a_redelivery_of_its_event(
+    stack: Stack, context: Any
+) -> None:
+    event = violation_event(stack, "many-violations", report=report_of(1_200))
+
+    first = handler(event, context)
+    again = handler(event, context)
+
+    assert first == again
+    assert (first["action"], first["violation_count"]) == ("started", 1_200)
+    assert len(first["violations"]) == 20
+    assert first["report_uri"].endswith("/constraint_violations.json")
+    assert len(stack.executions()) == 1
+
+
+def test_a_report_of_20000_violations_still_sends_its_notification(
+    stack: Stack, context: Any, subscriber: str
+) -> None:
+    outcome = handler(violation_event(stack, report=report_of(20_000)), context)
+
+    assert outcome["action"] == "started"
+    (note,) = notifications(stack, subscriber)
+    assert "the 20 largest of 20000" in note["Message"]
+    assert f"Full report: {outcome['report_uri']}" in note["Message"]
+    assert "pixel_histogram_bin_19999 [baseline_drift_check]: distance 0.119999" in note["Message"]
+
+
+def test_a_distance_beyond_float_range_leaves_the_output_strict_json(stack: Stack, context: Any) -> None:
+    report = load_event("constraint_violations")
+    report["violations"][0]["description"] = "Baseline drift distance: 1e999 exceeds threshold: 0.1"
+
+    outcome = handler(violation_event(stack, report=report), context)
+
+    assert outcome["action"] == "started"
+    assert outcome["violations"][1]["distance"] is None  # no distance, so listed after measured ones
+    json.dumps(outcome, allow_nan=False)  # raises on NaN or Infinity
+
+
+def test_an_event_nested_deeper_than_any_aws_event_is_not_understood(stack: Stack, context: Any) -> None:
+    event = load_event("cloudwatch_alarm_state_change")
+    nested: Any = "deep"
+    for _ in range(5_000):
+        nested = {"a": nested}
+    event["detail"]["configuration"] = nested
+
+    with pytest.raises(EventNotUnderstood, match="nested deeper"):
+        handler(event, context)
+    assert stack.executions() == []

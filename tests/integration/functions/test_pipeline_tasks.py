@@ -69,6 +69,17 @@ def test_missing_stats_is_not_usable(stack: Stack, context: Any) -> None:
         check_dataset({"dataset_version": VERSION}, context)
 
 
+NESTED_3KB = '{"labels": ' + "[" * 1_500 + "]" * 1_500 + "}"
+
+
+def test_deeply_nested_stats_is_not_usable(stack: Stack, context: Any) -> None:
+    stack.client("s3").put_object(
+        Bucket=stack.data_bucket, Key=f"datasets/{VERSION}/stats.json", Body=NESTED_3KB
+    )
+    with pytest.raises(DatasetNotUsable, match="nested deeper than"):
+        check_dataset({"dataset_version": VERSION}, context)
+
+
 @pytest.mark.parametrize("event", [{}, {"dataset_version": "../etc"}, {"dataset_version": "v1", "x": 1}])
 def test_malformed_check_dataset_input_is_rejected(stack: Stack, context: Any, event: Any) -> None:
     with pytest.raises(ValidationError):
@@ -172,7 +183,7 @@ def test_gate_fails_and_says_why(stack: Stack, context: Any) -> None:
     assert "FAIL recall[crack] 0.4000 < 0.8500" in decision["reasons"]
 
 
-@pytest.mark.parametrize("document", ["not json", json.dumps({"labels": ["a"]})])
+@pytest.mark.parametrize("document", ["not json", json.dumps({"labels": ["a"]}), NESTED_3KB])
 def test_unreadable_evaluation_is_a_clear_error(stack: Stack, context: Any, document: str) -> None:
     stack.client("s3").put_object(Bucket=stack.artifacts_bucket, Key="evaluation/bad.json", Body=document)
     with pytest.raises(EvaluationUnreadable):
@@ -182,3 +193,8 @@ def test_unreadable_evaluation_is_a_clear_error(stack: Stack, context: Any, docu
 def test_gate_rejects_a_foreign_event(stack: Stack, context: Any) -> None:
     with pytest.raises(ValidationError):
         evaluate_model(load_event("s3_object_created"), context)
+
+
+def test_a_missing_evaluation_is_a_clear_error(stack: Stack, context: Any) -> None:
+    with pytest.raises(EvaluationUnreadable, match="does not exist"):
+        evaluate_model({"evaluation_uri": f"s3://{stack.artifacts_bucket}/evaluation/none.json"}, context)

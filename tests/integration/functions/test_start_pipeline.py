@@ -264,3 +264,38 @@ def test_event_that_is_not_an_sqs_batch_is_a_clear_error(stack: Stack, context: 
         handler(load_event("s3_object_created"), context)
     assert stack.ledger_items("") == []
     assert stack.executions() == []
+
+
+def nested_in_detail(depth: int) -> str:
+    """A real upload's event with ``depth`` levels of arrays in an extra ``detail`` field."""
+    event = upload_event("incoming/line-a/dent/nested.jpg", "N9")
+    return json.dumps(event).replace('"detail": {', '"detail": {"x": ' + "[" * depth + "]" * depth + ", ", 1)
+
+
+def oversized_upload() -> dict[str, Any]:
+    event = upload_event("incoming/line-a/dent/big.jpg", "N8")
+    event["detail"]["reason"] = "x" * 100_000
+    return event
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "[" * 1_500 + "]" * 1_500,
+        '{"detail":' * 1_500 + "1" + "}" * 1_500,
+        nested_in_detail(60),
+        nested_in_detail(5_000),
+        oversized_upload(),
+    ],
+    ids=["arrays-3KB", "objects-3KB", "upload-with-60-levels", "upload-with-5000-levels", "upload-of-100KB"],
+)
+def test_a_hostile_body_fails_alone_and_the_upload_beside_it_starts_a_run(
+    stack: Stack, context: Any, hostile: Any
+) -> None:
+    batch = sqs_batch(hostile, upload_event("incoming/line-a/dent/1.jpg", "N1"))
+
+    response = handler(batch, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    assert list(object_items(stack)) == [f"object#{stack.data_bucket}/incoming/line-a/dent/1.jpg"]
+    assert len(stack.executions()) == 1

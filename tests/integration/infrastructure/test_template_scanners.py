@@ -10,16 +10,19 @@ import pytest
 pytestmark = pytest.mark.infra
 
 
+@pytest.mark.scanners
 def test_sam_validate_lint_passes(sam_cli, run_tool, template_path):
     result = run_tool(sam_cli, "validate", "--lint", "--template", template_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.scanners
 def test_cfn_lint_with_serverless_rules_passes(cfn_lint_cli, run_tool, template_path):
     result = run_tool(cfn_lint_cli, template_path, "--append-rules", "cfn_lint_serverless.rules")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.scanners
 def test_checkov_finds_no_failed_checks(checkov_cli, run_tool, template_path):
     result = run_tool(
         checkov_cli,

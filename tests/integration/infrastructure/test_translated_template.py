@@ -169,7 +169,7 @@ def test_every_contract_resource_survives_translation(translated):
 
 def test_functions_run_python313_on_arm64_with_tracing_and_the_layer(translated):
     functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 9
+    assert len(functions) == 10
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.13", name
@@ -237,7 +237,8 @@ def test_the_end_of_every_training_run_reaches_run_ended(template):
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": "TrainingPipelineStateMachine"}]
-    assert set(pattern["detail"]["status"]) == {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+    # RUNNING too: a redriven run takes the lease when it runs again.
+    assert set(pattern["detail"]["status"]) == {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
     targets = template["Resources"]["TrainingRunEndedRule"]["Properties"]["Targets"]
     assert [t["Arn"] for t in targets] == [{"Fn::GetAtt": ["RunEndedFunction", "Arn"]}]
     assert all("DeadLetterConfig" in t for t in targets)
@@ -249,3 +250,36 @@ def test_drift_rules_match_only_this_stacks_schedule_and_alarm(template):
     assert "${AWS::StackName}-defect-classifier-data-quality" in arn["equals-ignore-case"]["Fn::Sub"]
     alarm = template["Resources"]["DriftAlarmRule"]["Properties"]["EventPattern"]
     assert alarm["resources"] == [{"Fn::GetAtt": ["DriftAlarm", "Arn"]}]
+
+
+# Where the stack's data lives: kept by `sam delete` and by an update that replaces them (README
+# "Cleanup"); the key with them, or the kept data could not be read.
+STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key"}
+
+
+def test_stateful_resources_outlive_the_stack_and_their_replacement(translated):
+    stateful = {
+        name: resource
+        for name, resource in translated["Resources"].items()
+        if resource["Type"] in STATEFUL_TYPES
+    }
+
+    assert {"DataBucket", "ArtifactsBucket", "AccessLogsBucket", "PipelineTable", "PipelineKey"} <= set(
+        stateful
+    )
+    assert {
+        name: (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
+        for name, resource in stateful.items()
+    } == dict.fromkeys(stateful, ("Retain", "Retain"))
+
+
+def test_every_unsuccessful_run_of_either_pipeline_reaches_notify_failure(template):
+    rule = template["Resources"]["PipelineFailedRule"]["Properties"]
+    assert rule["EventPattern"]["detail"]["stateMachineArn"] == [
+        {"Ref": "TrainingPipelineStateMachine"},
+        {"Ref": "BatchInferenceStateMachine"},
+    ]
+    assert rule["EventPattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["NotifyFailureFunction", "Arn"]}
+    assert "DeadLetterConfig" in target

@@ -167,6 +167,7 @@ class FakePipeline:
         self.statuses = dict(statuses or {})
         self.fail = fail
         self.started: list[tuple[str, PipelineExecutionInput]] = []
+        self.stopped: list[tuple[str, str, str]] = []
 
     def status(self, name: str) -> str | None:
         return self.statuses.get(name)
@@ -177,6 +178,10 @@ class FakePipeline:
         self.started.append((name, execution_input))
         self.statuses[name] = "RUNNING"
         return StartResult(name, started=True)
+
+    def stop(self, name: str, error: str, cause: str) -> None:
+        self.stopped.append((name, error, cause))
+        self.statuses[name] = "ABORTED"
 
 
 class FakeNotifier:
@@ -215,6 +220,8 @@ class FakeSageMaker:
         self.endpoint_configs: dict[str, dict[str, Any]] = {}
         self.schedules: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, Any]] = []
+        # The Tags of every create call, by (call, resource name).
+        self.tags: dict[tuple[str, str], list[dict[str, str]]] = {}
 
     def latest_approved_package(self, group_name: str) -> dict[str, Any] | None:
         return self.package
@@ -227,10 +234,12 @@ class FakeSageMaker:
 
     def create_endpoint_config(self, request: dict[str, Any]) -> None:
         self.endpoint_configs[request["EndpointConfigName"]] = request
+        self.tags[("create_endpoint_config", request["EndpointConfigName"])] = request.get("Tags", [])
         self.calls.append(("create_endpoint_config", request["EndpointConfigName"]))
 
-    def create_endpoint(self, endpoint_name: str, config_name: str) -> None:
+    def create_endpoint(self, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> None:
         self.endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": config_name}
+        self.tags[("create_endpoint", endpoint_name)] = tags
         self.calls.append(("create_endpoint", config_name))
 
     def update_endpoint(
@@ -242,8 +251,11 @@ class FakeSageMaker:
     def monitoring_schedule_exists(self, schedule_name: str) -> bool:
         return schedule_name in self.schedules
 
-    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+    def create_monitoring_schedule(
+        self, schedule_name: str, config: dict[str, Any], tags: list[dict[str, str]]
+    ) -> None:
         self.schedules[schedule_name] = config
+        self.tags[("create_monitoring_schedule", schedule_name)] = tags
         self.calls.append(("create_monitoring_schedule", schedule_name))
 
     def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:

@@ -198,24 +198,60 @@ def test_an_approved_model_that_did_not_go_live_is_rejected_in_the_registry(trai
     assert revoke["Resource"].endswith(":sagemaker:updateModelPackage")
     assert revoke["Parameters"]["ModelPackageArn.$"] == "$.registration.model_package_arn"
     assert revoke["Parameters"]["ModelApprovalStatus"] == "Rejected"
-    assert revoke["Next"] == "NotifyFailure"
-    assert [c["Next"] for c in revoke["Catch"]] == ["NotifyFailure"]
+    # A failed revoke leaves the run failed at RevokeApproval: a redrive retries it.
+    assert "Catch" not in revoke
+    assert revoke["Next"] == "DeploymentFailed"
     for name in ("CreateModel", "CreateModelInVpc", "Deploy"):
-        assert [c["Next"] for c in states[name]["Catch"]] == ["RevokeApproval"], name
+        assert [(c["Next"], c["ResultPath"]) for c in states[name]["Catch"]] == [
+            ("RevokeApproval", "$.failure")
+        ]
     for name in ("EndpointFailed", "DeploymentRolledBack"):
-        assert states[name]["Next"] == "RevokeApproval", name
+        assert (states[name]["Next"], states[name]["ResultPath"]) == ("RevokeApproval", "$.failure"), name
+    failed = states["DeploymentFailed"]
+    assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == (
+        "Fail",
+        "$.failure.Error",
+        "$.failure.Cause",
+    )
     # Once the new config serves, the model is live: a later failure must not revoke it.
-    assert [c["Next"] for c in states["EnsureMonitoring"]["Catch"]] == ["NotifyFailure"]
+    assert "Catch" not in states["EnsureMonitoring"]
 
 
-def test_failure_notification_carries_state_error_cause_and_redrive_hint(training_asl):
-    message = training_asl["States"]["NotifyFailure"]["Parameters"]["Message"]
-    assert message["failure.$"] == "$.failure"
-    assert "redrive-execution" in message["redrive_hint.$"]
-    catch_paths = {
-        c["ResultPath"]
-        for state in training_asl["States"].values()
-        for c in state.get("Catch", [])
-        if c["Next"] == "NotifyFailure"
+# Where the pipeline must act on a failure (capacity fallback, revoking an approval), it catches;
+# everywhere else a failed task fails the execution at that task, so a redrive resumes there.
+ACTS_ON_FAILURE = {
+    "Tune",
+    "TuneWarmStart",
+    "Train",
+    "TrainInVpc",
+    "CreateModel",
+    "CreateModelInVpc",
+    "Deploy",
+}
+
+
+def test_a_failed_task_fails_the_run_at_that_task(training_asl):
+    catching = {name for name, state in training_asl["States"].items() if state.get("Catch")}
+    notifications = {
+        name for name, state in training_asl["States"].items() if "sns:publish" in state.get("Resource", "")
     }
-    assert all(path.startswith("$.failure.") for path in catch_paths)
+    # Only the success notifications catch (a lost e-mail must not fail a deployed model's run).
+    assert catching - notifications == ACTS_ON_FAILURE
+
+
+def test_failure_notifications_come_from_outside_the_machine(training_asl):
+    assert "NotifyFailure" not in training_asl["States"]
+    fail_states = {name: s for name, s in training_asl["States"].items() if s["Type"] == "Fail"}
+    assert set(fail_states) == {
+        "InvalidConfiguration",
+        "TuneFailed",
+        "TrainFailed",
+        "EndpointNotReady",
+        "DeploymentFailed",
+    }
+    for name, state in fail_states.items():
+        assert {"Error", "ErrorPath"} & set(state), name
+        assert {"Cause", "CausePath"} & set(state), name
+    # The capacity checks end in their task's own error and cause.
+    assert training_asl["States"]["TuneFailed"]["CausePath"] == "$.capacity_error.Cause"
+    assert training_asl["States"]["TrainFailed"]["ErrorPath"] == "$.capacity_error.Error"

@@ -4,7 +4,15 @@ import io
 
 import numpy as np
 import pytest
-from image_decoding import ImageDecodeError, decode_image, resize_for_model, to_rgb
+from image_decoding import (
+    ImageDecodeError,
+    ImageTooLarge,
+    decode_image,
+    load_rgb,
+    open_image,
+    resize_for_model,
+    to_rgb,
+)
 from PIL import Image
 
 
@@ -28,6 +36,24 @@ def test_other_formats_are_refused_by_content():
 def test_pixel_limit_is_checked_before_decoding():
     with pytest.raises(ImageDecodeError, match="exceeds the limit of 100"):
         decode_image(encoded(Image.new("RGB", (11, 10)), "PNG"), max_pixels=100)
+
+
+def test_an_oversized_image_is_an_image_decode_error_to_callers_that_catch_those():
+    with pytest.raises(ImageDecodeError) as refused:
+        decode_image(encoded(Image.new("L", (11, 10)), "PNG"), max_pixels=100)
+
+    assert isinstance(refused.value, ImageTooLarge)
+
+
+def test_open_image_reports_the_size_without_decoding_pixels():
+    # Half a JPEG: its header is intact, its pixels are not, so only decoding can fail.
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    data = encoded(Image.fromarray(noise), "JPEG")
+    truncated = data[: len(data) // 2]
+
+    assert open_image(truncated).size == (64, 48)
+    with pytest.raises(ImageDecodeError, match="corrupt image data"):
+        load_rgb(open_image(truncated))
 
 
 def test_sixteen_bit_greyscale_is_rescaled_not_clipped():

@@ -32,6 +32,14 @@ class TrainingPipeline:
             raise
         return str(response["status"])
 
+    def _execution_arn(self, name: str) -> str:
+        # arn:aws:states:<region>:<account>:stateMachine:<sm> -> ...:execution:<sm>:<name>
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+    def stop(self, name: str, error: str, cause: str) -> None:
+        """StopExecution; the execution ends ABORTED with ``error`` and ``cause``."""
+        self.client.stop_execution(executionArn=self._execution_arn(name), error=error, cause=cause)
+
     def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
         """Start ``name``; ExecutionAlreadyExists means this window already ran: success."""
         try:

@@ -76,8 +76,8 @@ class SageMaker:
     def create_endpoint_config(self, request: dict[str, Any]) -> None:
         self.client.create_endpoint_config(**request)
 
-    def create_endpoint(self, endpoint_name: str, config_name: str) -> None:
-        self.client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    def create_endpoint(self, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> None:
+        self.client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags)
 
     def update_endpoint(
         self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
@@ -104,9 +104,11 @@ class SageMaker:
             raise
         return True
 
-    def create_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:
+    def create_monitoring_schedule(
+        self, schedule_name: str, config: dict[str, Any], tags: list[dict[str, str]]
+    ) -> None:
         self.client.create_monitoring_schedule(
-            MonitoringScheduleName=schedule_name, MonitoringScheduleConfig=config
+            MonitoringScheduleName=schedule_name, MonitoringScheduleConfig=config, Tags=tags
         )
 
     def update_monitoring_schedule(self, schedule_name: str, config: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -50,7 +51,8 @@ def summarize_violations(violations: list[Violation]) -> str:
     """One line per violated feature, largest drift first: what the notification says."""
     if not violations:
         return "no violations reported"
-    ordered = sorted(violations, key=lambda v: -(v.distance if v.distance is not None else -1.0))
+    # Violations without a distance (a type or completeness check) come after every drift distance.
+    ordered = sorted(violations, key=lambda v: math.inf if v.distance is None else -v.distance)
     lines = []
     for violation in ordered:
         amount = (

@@ -23,12 +23,24 @@ def _defect_recalls(metrics: ModelMetrics, defect_classes: list[str]) -> dict[st
     }
 
 
-def _absolute_checks(evaluation: Evaluation, thresholds: GateThresholds) -> tuple[list[str], list[str]]:
+def _unusable_values(metrics: ModelMetrics) -> dict[str, str]:
+    """Every metric of one model that is not a proportion, named as the reasons name it."""
+    found = metrics.unusable
+    for label, class_metrics in metrics.per_class.items():
+        found.update({f"{name}[{label}]": why for name, why in class_metrics.unusable.items()})
+    return found
+
+
+def _absolute_checks(
+    evaluation: Evaluation, thresholds: GateThresholds, unusable: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """The challenger's own thresholds; a value in ``unusable`` has failed already and is not repeated."""
     passes: list[str] = []
     failures: list[str] = []
     challenger = evaluation.challenger
     if challenger.accuracy is None:
-        failures.append("FAIL accuracy: missing or not a number")
+        if "accuracy" not in unusable:
+            failures.append("FAIL accuracy: missing")
     elif challenger.accuracy >= thresholds.min_accuracy:
         passes.append(f"PASS accuracy {challenger.accuracy:.4f} >= {thresholds.min_accuracy:.4f}")
     else:
@@ -39,7 +51,8 @@ def _absolute_checks(evaluation: Evaluation, thresholds: GateThresholds) -> tupl
         failures.append("FAIL labels: no defect class in the evaluation")
     for label, recall in _defect_recalls(challenger, defect_classes).items():
         if recall is None:
-            failures.append(f"FAIL recall[{label}]: missing or not a number")
+            if f"recall[{label}]" not in unusable:
+                failures.append(f"FAIL recall[{label}]: missing")
         elif recall >= thresholds.min_defect_recall:
             passes.append(f"PASS recall[{label}] {recall:.4f} >= {thresholds.min_defect_recall:.4f}")
         else:
@@ -47,7 +60,9 @@ def _absolute_checks(evaluation: Evaluation, thresholds: GateThresholds) -> tupl
     return passes, failures
 
 
-def _champion_checks(evaluation: Evaluation, margin: float) -> tuple[list[str], list[str]]:
+def _champion_checks(
+    evaluation: Evaluation, margin: float, unusable: dict[str, str]
+) -> tuple[list[str], list[str]]:
     champion = evaluation.champion
     if champion is None:
         return ["PASS champion: none deployed, absolute thresholds decide"], []
@@ -64,9 +79,14 @@ def _champion_checks(evaluation: Evaluation, margin: float) -> tuple[list[str], 
         theirs = getattr(champion, metric)
         ours = getattr(evaluation.challenger, metric)
         if ours is None:
-            failures.append(f"FAIL {metric} vs champion: challenger value missing")
+            if metric not in unusable:
+                failures.append(f"FAIL {metric} vs champion: challenger value missing")
         elif theirs is None:
-            passes.append(f"PASS {metric} vs champion: champion value missing, comparison skipped")
+            # The comparison cannot be made, and that does not fail the gate: a champion whose
+            # evaluation lost a metric (or wrote "Infinity" or 7.5) must not block its own
+            # replacement forever, and the challenger has met every absolute threshold on its own.
+            why = champion.unusable.get(metric, "missing")
+            passes.append(f"PASS {metric} vs champion: champion value {why}, comparison cannot be made")
         elif ours >= theirs - margin:
             passes.append(f"PASS {metric} {ours:.4f} >= champion {theirs:.4f} - margin {margin:.4f}")
         else:
@@ -78,9 +98,13 @@ def evaluate_gate(evaluation: Evaluation, thresholds: GateThresholds) -> GateRes
     """Pass only if every absolute threshold holds and the challenger does not trail the champion.
 
     Every check contributes a reason (``PASS ...`` or ``FAIL ...``), so the notification tells
-    the whole story. Missing or non-finite metrics fail closed.
+    the whole story. Missing metrics fail closed, and so does any challenger metric that is not a
+    proportion (not a number, not finite, or outside [0, 1]), named with its value: such an
+    ``evaluation.json`` cannot be trusted, whichever metric it is.
     """
-    abs_passes, abs_failures = _absolute_checks(evaluation, thresholds)
-    cmp_passes, cmp_failures = _champion_checks(evaluation, thresholds.champion_margin)
-    failures = abs_failures + cmp_failures
+    unusable = _unusable_values(evaluation.challenger)
+    integrity_failures = [f"FAIL {name}: {why}" for name, why in unusable.items()]
+    abs_passes, abs_failures = _absolute_checks(evaluation, thresholds, unusable)
+    cmp_passes, cmp_failures = _champion_checks(evaluation, thresholds.champion_margin, unusable)
+    failures = integrity_failures + abs_failures + cmp_failures
     return GateResult(passed=not failures, reasons=failures + abs_passes + cmp_passes)

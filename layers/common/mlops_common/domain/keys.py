@@ -15,8 +15,13 @@ def decode_event_key(raw_key: str) -> str:
     ``c%2B%2B.jpg``), in the notification form and, as decoded by AWS's own Powertools
     ``S3EventBridgeNotificationObject.key``, in the EventBridge form: see docs/functions.md.
     ``unquote_plus`` is the exact inverse; ``unquote`` would turn ``a+b.jpg`` into a wrong key.
+
+    S3 keys are UTF-8 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), so
+    a percent-escape that is not (``%ff``) came from no real upload. The default ``errors="replace"``
+    would make it U+FFFD and accept the key; ``surrogateescape`` (PEP 383) keeps each such byte as
+    a lone surrogate instead, which ``classify_key`` rejects, naming the escape.
     """
-    return unquote_plus(raw_key)
+    return unquote_plus(raw_key, errors="surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,23 @@ class KeyDecision:
     source: str | None = None
     label: str | None = None
     reason: str | None = None
+
+
+def _escaped(ch: str) -> str:
+    """A character UTF-8 cannot encode (a lone surrogate): ``%FF`` for a byte that
+    ``decode_event_key`` could not decode, ``U+D800`` for one that came as such in the event."""
+    code = ord(ch)
+    return f"%{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+
+
+def _not_utf8(text: str) -> str | None:
+    """The first character of ``text`` that UTF-8 cannot encode, escaped; None if there is none."""
+    return next((_escaped(ch) for ch in text if unicodedata.category(ch) == "Cs"), None)
+
+
+def _storable(key: str) -> str:
+    """``key`` with what UTF-8 cannot encode escaped: the ledger stores rejected keys too."""
+    return "".join(_escaped(ch) if unicodedata.category(ch) == "Cs" else ch for ch in key)
 
 
 def _has_control_character(text: str) -> bool:
@@ -49,6 +71,9 @@ def _invisible_character(text: str) -> str | None:
 
 
 def _rejection_reason(key: str, incoming_prefix: str) -> str | None:
+    undecodable = _not_utf8(key)
+    if undecodable is not None:
+        return f"invalid UTF-8 {undecodable} in key"
     if _has_control_character(key):
         return "control character in key"
     invisible = _invisible_character(key)
@@ -75,7 +100,7 @@ def classify_key(key: str, incoming_prefix: str) -> KeyDecision:
     """Accept only ``<incoming_prefix><source>/<label>/<file>``; every rejection names its reason."""
     reason = _rejection_reason(key, incoming_prefix)
     if reason is not None:
-        return KeyDecision(key, accepted=False, reason=reason)
+        return KeyDecision(_storable(key), accepted=False, reason=reason)
     source, label, _filename = key[len(incoming_prefix) :].split("/")
     return KeyDecision(key, accepted=True, source=source, label=label)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
+from mlops_common.domain.cost_tags import cost_allocation_tags
 from mlops_common.domain.deployment import (
     VARIANT_NAME,
     blue_green_deployment_config,
@@ -14,6 +16,20 @@ from mlops_common.models import DeployInput, DeployOutput
 from mlops_common.observability import logger
 from mlops_common.ports import Endpoints
 from mlops_common.settings import DeploySettings
+
+# SageMaker's Tag (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html): a value
+# matches ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ and has at most 256 characters; anything else fails the
+# whole CreateEndpointConfig call.
+_TAG_VALUE_MAX = 256
+_TAG_VALUE_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def sagemaker_tag_value(text: str) -> str:
+    """``text`` as a SageMaker tag value: letters, separators, digits and ``_.:/=+-@``, others as ``_``."""
+    return "".join(
+        char if unicodedata.category(char)[0] in "LZN" or char in _TAG_VALUE_PUNCTUATION else "_"
+        for char in text[:_TAG_VALUE_MAX]
+    )
 
 
 def endpoint_config_request(
@@ -34,7 +50,10 @@ def endpoint_config_request(
         "DataCaptureConfig": data_capture_config(
             settings.artifacts_bucket, settings.data_capture_percent, settings.kms_key_arn
         ),
-        "Tags": [{"Key": "pipeline-execution", "Value": request.execution_name}],
+        "Tags": [
+            {"Key": tag["Key"], "Value": sagemaker_tag_value(tag["Value"])}
+            for tag in cost_allocation_tags(settings.environment, request.execution_name)
+        ],
     }
     if settings.kms_key_arn:
         body["KmsKeyId"] = settings.kms_key_arn
@@ -50,7 +69,10 @@ def deploy_model(request: DeployInput, *, sagemaker: Endpoints, settings: Deploy
 
     endpoint = sagemaker.describe_endpoint(settings.endpoint_name)
     if endpoint is None:
-        sagemaker.create_endpoint(settings.endpoint_name, config_name)
+        # The endpoint outlives this run: tagged by project and environment, not by execution.
+        sagemaker.create_endpoint(
+            settings.endpoint_name, config_name, cost_allocation_tags(settings.environment)
+        )
         logger.info("endpoint created", endpoint=settings.endpoint_name, config=config_name)
         return DeployOutput(
             endpoint_name=settings.endpoint_name, endpoint_config_name=config_name, action="create"

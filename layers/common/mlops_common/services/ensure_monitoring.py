@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_common.domain.cost_tags import cost_allocation_tags
 from mlops_common.domain.deployment import monitoring_schedule_name
 from mlops_common.models import MonitoringInput, MonitoringOutput
 from mlops_common.ports import MonitoringSchedules
@@ -78,5 +79,6 @@ def ensure_monitoring(
     if sagemaker.monitoring_schedule_exists(name):
         sagemaker.update_monitoring_schedule(name, config)
         return MonitoringOutput(schedule_name=name, action="update")
-    sagemaker.create_monitoring_schedule(name, config)
+    # The schedule outlives this run: tagged by project and environment, not by execution.
+    sagemaker.create_monitoring_schedule(name, config, cost_allocation_tags(settings.environment))
     return MonitoringOutput(schedule_name=name, action="create")

@@ -6,19 +6,22 @@ from pydantic import ValidationError
 
 from mlops_common.domain.gate import evaluate_gate
 from mlops_common.models import Evaluation, GateDecision, GateInput, GateThresholds
-from mlops_common.ports import JsonDocuments
+from mlops_common.ports import JsonDocuments, ObjectNotFound
 from mlops_common.settings import GateSettings
 
 
 class EvaluationUnreadable(ValueError):
-    """``evaluation.json`` is not in the format of docs/contracts.md."""
+    """``evaluation.json`` is missing, or not in the format of docs/contracts.md."""
 
 
 def evaluate_model(request: GateInput, *, store: JsonDocuments, settings: GateSettings) -> GateDecision:
     """Read the evaluation and decide; the decision lists every passed and failed check."""
     try:
         evaluation = Evaluation.model_validate(store.read_json(request.evaluation_uri))
+    except ObjectNotFound as exc:
+        raise EvaluationUnreadable(f"{request.evaluation_uri} does not exist") from exc
     except (ValueError, ValidationError) as exc:
+        # Not JSON, larger or deeper than bounded_json reads, or not an evaluation.
         raise EvaluationUnreadable(f"{request.evaluation_uri}: {exc}") from exc
     thresholds = GateThresholds(
         min_accuracy=settings.gate_min_accuracy,

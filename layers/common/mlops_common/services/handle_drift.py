@@ -3,11 +3,18 @@
 A signal that finds another training run holding the one-run lease is queued as a pending
 retraining (with its reason): the run that ends next starts it, so it is neither lost nor a second
 concurrent execution.
+
+A report may hold thousands of violations, but the outcome is kept whole in one DynamoDB item by
+the idempotency layer (at most 400 KB: "The maximum item size in DynamoDB is 400 KB",
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items)
+and the notification is one SNS message (at most 256 KB,
+https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). Both therefore carry a summary: the
+count, the largest violations, and the S3 location of the full report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from mlops_common.aws_events import AlarmDetail, DriftEvent, ProcessingJobDetail, ProcessingJobStateChange
@@ -15,7 +22,7 @@ from mlops_common.domain.drift import VIOLATIONS_FILE, parse_violation_report, s
 from mlops_common.domain.errors import ViolationReportInvalid
 from mlops_common.domain.run_control import run_name
 from mlops_common.domain.triggers import expiry_epoch
-from mlops_common.models import DriftOutcome, PipelineExecutionInput, Violation
+from mlops_common.models import DriftAction, DriftOutcome, PipelineExecutionInput, Violation
 from mlops_common.observability import logger
 from mlops_common.ports import (
     DriftCooldown,
@@ -29,6 +36,14 @@ from mlops_common.ports import (
 from mlops_common.settings import HandleDriftSettings
 
 VIOLATIONS_EXIT_PREFIX = "CompletedWithViolations"
+
+# 20 listed violations of at most 3 x 300 characters each keep the outcome and the notification
+# under ~20 KB whatever the report holds; 20 lines are as many as a person reads in an e-mail, and
+# cover every feature the image preprocessor emits under every check.
+MAX_LISTED_VIOLATIONS = 20
+MAX_VIOLATION_TEXT = 300
+# Reasons come partly from outside (an alarm's state reason, a parser's error message).
+MAX_REASON = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,19 +90,23 @@ def _on_monitoring_job(
         return DriftOutcome(action="ignored", reason=reason)
     if not (job.exit_message or "").startswith(VIOLATIONS_EXIT_PREFIX):
         return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: no violations")
+    uri = None
     try:
         uri = _report_uri(job, services)
         violations = parse_violation_report(services.store.read_json(uri))
     except (ObjectNotFound, ValueError) as exc:
-        # ViolationReportInvalid and JSONDecodeError are ValueErrors.
-        message = f"violation report of {job.processing_job_name} unusable: {exc}"
-        logger.error(message)
+        # ViolationReportInvalid, JSON syntax errors and bounded_json's limits are ValueErrors.
+        message = f"violation report of {job.processing_job_name} unusable: {exc}"[:MAX_REASON]
+        logger.error(message, report_uri=uri)
         services.notifier.publish(f"Drift report unusable: {job.processing_job_name}", message)
-        return DriftOutcome(action="ignored", reason=message)
+        return DriftOutcome(action="ignored", reason=message, report_uri=uri)
     if not violations:
-        return DriftOutcome(action="ignored", reason=f"{job.processing_job_name}: empty report")
+        return DriftOutcome(
+            action="ignored", reason=f"{job.processing_job_name}: empty report", report_uri=uri
+        )
     reason = f"Model Monitor job {job.processing_job_name}: {len(violations)} violation(s)"
-    return _retrain(reason, violations, services=services, settings=settings, now=now)
+    report = ViolationSummary.of(violations, uri)
+    return _retrain(reason, report, services=services, settings=settings, now=now)
 
 
 def _on_alarm(
@@ -102,13 +121,58 @@ def _on_alarm(
         return DriftOutcome(
             action="ignored", reason=f"alarm {alarm.alarm_name}: {previous} -> {alarm.state.value}"
         )
-    reason = f"alarm {alarm.alarm_name} entered ALARM: {alarm.state.reason}"
-    return _retrain(reason, [], services=services, settings=settings, now=now)
+    reason = f"alarm {alarm.alarm_name} entered ALARM: {alarm.state.reason}"[:MAX_REASON]
+    return _retrain(reason, ViolationSummary(), services=services, settings=settings, now=now)
+
+
+def _largest_first(violation: Violation) -> float:
+    return -(violation.distance if violation.distance is not None else -1.0)
+
+
+def _clipped(violation: Violation) -> Violation:
+    return violation.model_copy(
+        update={
+            name: getattr(violation, name)[:MAX_VIOLATION_TEXT]
+            for name in ("feature_name", "constraint_check_type", "description")
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ViolationSummary:
+    """What the outcome and the notification say about a report: bounded, whatever its size."""
+
+    listed: list[Violation] = field(default_factory=list)  # the largest drifts, texts clipped
+    total: int = 0
+    report_uri: str | None = None
+
+    @classmethod
+    def of(cls, violations: list[Violation], report_uri: str) -> ViolationSummary:
+        ranked = sorted(violations, key=_largest_first)[:MAX_LISTED_VIOLATIONS]
+        return cls([_clipped(v) for v in ranked], len(violations), report_uri)
+
+    def outcome(self, action: DriftAction, execution_name: str | None, reason: str) -> DriftOutcome:
+        return DriftOutcome(
+            action=action,
+            execution_name=execution_name,
+            violations=self.listed,
+            violation_count=self.total,
+            report_uri=self.report_uri,
+            reason=reason,
+        )
+
+    def for_notification(self) -> str:
+        if self.report_uri is None:
+            return "Drifted features: (alarm: no feature report)\n"
+        shown = len(self.listed)
+        heading = "Drifted features (largest first"
+        heading += f", the {shown} largest of {self.total}):" if shown < self.total else "):"
+        return f"{heading}\n{summarize_violations(self.listed)}\n\nFull report: {self.report_uri}\n"
 
 
 def _retrain(
     reason: str,
-    violations: list[Violation],
+    report: ViolationSummary,
     *,
     services: DriftServices,
     settings: HandleDriftSettings,
@@ -123,29 +187,45 @@ def _retrain(
     )
     if not claimed:
         logger.info("retraining skipped: drift cooldown in force", reason=reason)
-        return DriftOutcome(action="cooldown", violations=violations, reason=reason)
+        return report.outcome("cooldown", None, reason)
 
     if not services.runs.take_lease(name, "drift", now, expiry_epoch(now, settings.run_lease_minutes)):
         lease = services.runs.lease()
         holder = lease.holder if lease else "another run"
         services.runs.request_retraining("drift", reason, now)
         logger.info("retraining queued: another run holds the lease", holder=holder, reason=reason)
-        return DriftOutcome(action="queued", execution_name=holder, violations=violations, reason=reason)
+        return report.outcome("queued", holder, reason)
 
     try:
-        services.pipeline.start(
-            name, PipelineExecutionInput(trigger="drift", reason=reason[:1000], requested_at=now)
-        )
+        started = services.pipeline.start(
+            name, PipelineExecutionInput(trigger="drift", reason=reason, requested_at=now)
+        ).started
     except Exception:
         # Without a run the lease would block the next trigger, and the cooldown silence the next signal.
-        services.runs.release_lease(name)
-        services.ledger.release_cooldown(holder=name)
+        _give_back(name, services)
         raise
+    if not started:
+        return _not_started(name, reason, report, services)
 
-    features = summarize_violations(violations) if violations else "(alarm: no feature report)"
     services.notifier.publish(
         f"Retraining started ({settings.environment}): drift on {settings.endpoint_name}",
-        f"{reason}\nExecution: {name}\n\nDrifted features (largest first):\n{features}\n",
+        f"{reason}\nExecution: {name}\n\n{report.for_notification()}",
     )
     logger.info("retraining started", execution_name=name, reason=reason)
-    return DriftOutcome(action="started", execution_name=name, violations=violations, reason=reason)
+    return report.outcome("started", name, reason)
+
+
+def _give_back(name: str, services: DriftServices) -> None:
+    services.runs.release_lease(name)
+    services.ledger.release_cooldown(holder=name)
+
+
+def _not_started(name: str, reason: str, report: ViolationSummary, services: DriftServices) -> DriftOutcome:
+    """StartExecution started nothing: an execution of that name exists. Say so; e-mail nobody."""
+    status = services.pipeline.status(name)
+    if status != "RUNNING":
+        # Nothing trains for this signal: the lease must not wait for an execution that ended.
+        _give_back(name, services)
+    note = f"Step Functions started nothing: execution {name} exists already ({status or 'status unknown'})"
+    logger.warning("retraining not started", execution_name=name, status=status, reason=reason)
+    return report.outcome("not_started", name, f"{note}; {reason}"[:MAX_REASON])

@@ -46,6 +46,8 @@ def on_execution_status_change(
             action="ignored", reason=f"{detail.state_machine_arn} is not this stack's training pipeline"
         )
     if detail.status == "RUNNING":
+        if detail.redrive_count:
+            return on_redrive(detail.name, runs=runs, pipeline=pipeline, lease_minutes=lease_minutes, now=now)
         return RunEndedOutcome(action="ignored", reason=f"{detail.name} is running, not ended")
     if not runs.release_lease(detail.name):
         lease = runs.lease()
@@ -57,6 +59,28 @@ def on_execution_status_change(
             )
     logger.info("training run ended", execution_name=detail.name, status=detail.status)
     return _start_follow_up(detail.name, runs=runs, pipeline=pipeline, lease_minutes=lease_minutes, now=now)
+
+
+def on_redrive(
+    name: str, *, runs: RunControl, pipeline: TrainingRuns, lease_minutes: int, now: datetime
+) -> RunEndedOutcome:
+    """A failed run was redriven: it runs again, so it takes the lease like any other start.
+
+    A redrive resumes after BeginRun, where runs take the lease; one training run at a time means
+    a redrive that finds another run holding the lease is stopped (redrive it again later).
+    """
+    expires_at = int((now + timedelta(minutes=lease_minutes)).timestamp())
+    if runs.take_lease(name, "redrive", now, expires_at):
+        logger.info("redriven run took the lease", execution_name=name)
+        return RunEndedOutcome(action="running", execution_name=name, reason=f"{name} was redriven")
+    holder = runs.lease()
+    holder_name = holder.holder if holder else "another run"
+    cause = (
+        f"{holder_name} holds the run lease (one training run at a time); redrive {name} when it has ended"
+    )
+    pipeline.stop(name, "RunLeaseHeld", cause)
+    logger.warning("redriven run stopped", execution_name=name, holder=holder_name)
+    return RunEndedOutcome(action="ignored", execution_name=name, reason=cause)
 
 
 def on_reconcile_tick(
@@ -110,10 +134,22 @@ def _start_follow_up(
                 "objects": pending.count or None,
             }
         )
-        pipeline.start(name, execution_input)
+        started = pipeline.start(name, execution_input).started
     except Exception:
         # Without an execution the lease would only block the next trigger until it expires.
         runs.release_lease(name)
         raise
+    if not started:
+        # Step Functions started nothing: an execution of that name exists already.
+        status = pipeline.status(name)
+        logger.warning("follow-up run not started", execution_name=name, status=status)
+        if status == "RUNNING":
+            return RunEndedOutcome(
+                action="running", execution_name=name, reason=f"{name} exists already and runs"
+            )
+        runs.release_lease(name)
+        return RunEndedOutcome(
+            action="released", reason=f"Step Functions started nothing: {name} exists already ({status})"
+        )
     logger.info("follow-up run started", execution_name=name, reason=wanted.reason)
     return RunEndedOutcome(action="started", execution_name=name, reason=wanted.reason)

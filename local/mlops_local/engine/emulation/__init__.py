@@ -17,6 +17,7 @@ from mlops_local.engine.emulation import (
     sagemaker_jobs,
     sagemaker_monitoring_schedules,
     sagemaker_tuning_trials,
+    stepfunctions_redrive,
     stepfunctions_status_events,
     throttling,
 )
@@ -36,6 +37,7 @@ EMULATIONS: dict[str, Emulation] = {
         glue_job_runs.EMULATION,
         eventbridge_targets.EMULATION,
         stepfunctions_status_events.EMULATION,
+        stepfunctions_redrive.EMULATION,
     )
 }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from mlops_common.domain.deployment import (
     blue_green_deployment_config,
     data_capture_config,
@@ -12,6 +14,7 @@ from mlops_common.domain.deployment import (
 )
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+HASH8 = "[0-9a-f]{8}"
 
 
 def test_endpoint_config_name_is_valid_and_short_for_long_inputs() -> None:
@@ -20,9 +23,35 @@ def test_endpoint_config_name_is_valid_and_short_for_long_inputs() -> None:
     assert SAGEMAKER_NAME.match(name)
 
 
+def test_endpoint_config_name_uses_all_63_characters_of_a_long_model_name() -> None:
+    assert re.fullmatch(f"m{{54}}-{HASH8}", endpoint_config_name("m" * 80, "exec-1"))
+
+
+def test_endpoint_config_name_is_the_model_name_and_a_hash8() -> None:
+    assert re.fullmatch(f"model-a-{HASH8}", endpoint_config_name("model-a", "exec-1"))
+
+
 def test_endpoint_config_name_is_stable_per_model_and_execution() -> None:
     assert endpoint_config_name("model-a", "exec-1") == endpoint_config_name("model-a", "exec-1")
     assert endpoint_config_name("model-a", "exec-1") != endpoint_config_name("model-a", "exec-2")
+
+
+@pytest.mark.parametrize(
+    ("model_name", "stem"),
+    [
+        ("Xray_Model v2!", "Xray-Model-v2"),
+        ("-model-", "model"),
+        ("a__--b", "a-b"),
+        ("___", "x"),
+    ],
+)
+def test_endpoint_config_name_keeps_only_what_sagemaker_allows(model_name: str, stem: str) -> None:
+    assert re.fullmatch(f"{stem}-{HASH8}", endpoint_config_name(model_name, "exec-1"))
+
+
+def test_endpoint_config_name_cut_at_a_dash_drops_the_dash_only() -> None:
+    name = endpoint_config_name("a" * 52 + "X-" + "b" * 20, "exec-1")
+    assert re.fullmatch(f"a{{52}}X-{HASH8}", name)
 
 
 def test_monitoring_schedule_name_fits_sagemaker_limits() -> None:
@@ -31,26 +60,38 @@ def test_monitoring_schedule_name_fits_sagemaker_limits() -> None:
     assert name.endswith("-data-quality")
 
 
-def test_data_capture_records_input_and_output_under_capture_prefix() -> None:
-    config = data_capture_config("artifacts", 25, "arn:aws:kms:us-east-1:1:key/k")
-    assert config["DestinationS3Uri"] == "s3://artifacts/capture"
-    assert config["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
-    assert config["InitialSamplingPercentage"] == 25
-    assert config["KmsKeyId"].startswith("arn:aws:kms")
+def test_monitoring_schedule_name_cut_at_a_dash_drops_the_dash_only() -> None:
+    name = monitoring_schedule_name("e" * 48 + "X-" + "f" * 10)
+    assert name == "e" * 48 + "X-data-quality"
+
+
+def test_new_endpoint_config_captures_input_and_output_under_capture_prefix() -> None:
+    assert data_capture_config("artifacts", 25, "arn:aws:kms:us-east-1:1:key/k") == {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 25,
+        "DestinationS3Uri": "s3://artifacts/capture",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+        "KmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
+    }
+
+
+def test_data_capture_without_a_key_names_none() -> None:
+    assert "KmsKeyId" not in data_capture_config("artifacts", 25, "")
 
 
 def test_blue_green_update_is_a_canary_with_alarm_rollback() -> None:
-    config = blue_green_deployment_config(10, 300, ["errors", "latency"])
-    routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
-    assert routing == {
-        "Type": "CANARY",
-        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
-        "WaitIntervalInSeconds": 300,
+    assert blue_green_deployment_config(10, 300, ["errors", "latency"]) == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+                "WaitIntervalInSeconds": 300,
+            },
+            "TerminationWaitInSeconds": 300,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]},
     }
-    assert config["AutoRollbackConfiguration"]["Alarms"] == [
-        {"AlarmName": "errors"},
-        {"AlarmName": "latency"},
-    ]
 
 
 def test_no_alarms_means_no_rollback_block() -> None:

@@ -36,30 +36,86 @@ def test_plain_key_decodes_to_itself() -> None:
 
 def test_accepted_key_names_source_and_label() -> None:
     decision = classify_key("incoming/line-a/scratch/a b.jpg", PREFIX)
-    assert decision.accepted
-    assert (decision.source, decision.label) == ("line-a", "scratch")
+    assert decision.accepted is True
+    assert (decision.key, decision.source, decision.label, decision.reason) == (
+        "incoming/line-a/scratch/a b.jpg",
+        "line-a",
+        "scratch",
+        None,
+    )
 
 
 @pytest.mark.parametrize(
-    ("key", "reason_part"),
+    ("key", "reason"),
     [
         ("datasets/v1/stats.json", "outside incoming/"),
-        ("incoming/line-a/../../etc/passwd", "traversal"),
-        ("incoming/line-a/ok/../x.jpg", "traversal"),
-        ("incoming/line-a/ok/x\x00.jpg", "control character"),
-        ("incoming/line-a/ok/x\n.jpg", "control character"),
-        ("incoming/line-a/ok/x\x7f.jpg", "control character"),
-        ("incoming/x.jpg", "no label folder"),
-        ("incoming/line-a/x.jpg", "no label folder"),
-        ("incoming/line-a/ok/extra/x.jpg", "too deep"),
-        ("incoming//ok/x.jpg", "empty source or label"),
-        ("incoming/line-a/ok/", "folder marker"),
+        ("incoming/line-a/../../etc/passwd", "path traversal segment ('..' or '.')"),
+        ("incoming/line-a/ok/../x.jpg", "path traversal segment ('..' or '.')"),
+        ("incoming/line-a/./x.jpg", "path traversal segment ('..' or '.')"),
+        ("incoming/line-a/ok/x\x00.jpg", "control character in key"),
+        ("incoming/line-a/ok/x\n.jpg", "control character in key"),
+        ("incoming/line-a/ok/x\x1f.jpg", "control character in key"),
+        ("incoming/line-a/ok/x\x7f.jpg", "control character in key"),
+        ("incoming/line-a/ok/x\x9f.jpg", "control character in key"),
+        ("incoming/x.jpg", "no label folder (expected <source>/<label>/<file>)"),
+        ("incoming/line-a/x.jpg", "no label folder (expected <source>/<label>/<file>)"),
+        ("incoming/line-a/ok/extra/x.jpg", "too deep (expected <source>/<label>/<file>)"),
+        ("incoming//ok/x.jpg", "empty source or label folder"),
+        ("incoming/line-a//x.jpg", "empty source or label folder"),
+        ("incoming/line-a/ok/", "folder marker, not a file"),
     ],
 )
-def test_rejected_key_names_its_reason(key: str, reason_part: str) -> None:
+def test_rejected_key_names_its_reason(key: str, reason: str) -> None:
     decision = classify_key(key, PREFIX)
-    assert not decision.accepted
-    assert reason_part in (decision.reason or "")
+    assert decision.accepted is False
+    assert (decision.key, decision.reason) == (key, reason)
+
+
+@pytest.mark.parametrize(
+    ("character", "code"),
+    [
+        ("\u00a0", "U+00A0"),  # no-break space: the first character after the C1 controls
+        ("\u3000", "U+3000"),  # ideographic space (Zs)
+        ("\u202e", "U+202E"),  # right-to-left override (Cf)
+        ("\u200b", "U+200B"),  # zero-width space (Cf)
+        ("\u2028", "U+2028"),  # line separator (Zl)
+        ("\u2029", "U+2029"),  # paragraph separator (Zp)
+        ("\U000e0041", "U+E0041"),  # tag latin capital letter A (Cf), beyond four hex digits
+    ],
+)
+def test_invisible_or_bidirectional_character_is_rejected_by_code_point(character: str, code: str) -> None:
+    decision = classify_key(f"incoming/line-a/ok{character}/x.jpg", PREFIX)
+    assert decision.accepted is False
+    assert decision.reason == f"invisible or bidirectional character {code} in key"
+
+
+@pytest.mark.parametrize("character", [" ", "~", "é", "ü"])
+def test_printable_characters_next_to_the_control_ranges_are_accepted(character: str) -> None:
+    assert classify_key(f"incoming/line-a/ok/x{character}.jpg", PREFIX).accepted
+
+
+@pytest.mark.parametrize(
+    ("event_key", "stored_key", "reason"),
+    [
+        ("incoming/lab/ok/%ff.jpg", "incoming/lab/ok/%FF.jpg", "invalid UTF-8 %FF in key"),
+        ("incoming/lab/ok/%80.jpg", "incoming/lab/ok/%80.jpg", "invalid UTF-8 %80 in key"),
+        ("incoming/lab/ok/caf%C3.jpg", "incoming/lab/ok/caf%C3.jpg", "invalid UTF-8 %C3 in key"),
+        # UTF-8 never encodes a surrogate (U+D800 here): strict decoding refuses all three bytes.
+        ("incoming/lab/ok/%ED%A0%80.jpg", "incoming/lab/ok/%ED%A0%80.jpg", "invalid UTF-8 %ED in key"),
+    ],
+)
+def test_percent_escape_that_is_not_utf8_is_rejected(event_key: str, stored_key: str, reason: str) -> None:
+    decision = classify_key(decode_event_key(event_key), PREFIX)
+    assert decision.accepted is False
+    assert (decision.key, decision.reason) == (stored_key, reason)
+
+
+@pytest.mark.parametrize("code", [0xD800, 0xDC7F, 0xDD00, 0xDFFF])
+def test_lone_surrogate_in_the_event_is_rejected_with_a_storable_key(code: int) -> None:
+    decision = classify_key(f"incoming/lab/ok/{chr(code)}.jpg", PREFIX)
+    assert decision.accepted is False
+    assert decision.reason == f"invalid UTF-8 U+{code:04X} in key"
+    assert decision.key.encode("utf-8") == f"incoming/lab/ok/U+{code:04X}.jpg".encode()
 
 
 def test_encoded_traversal_is_rejected_after_decoding() -> None:

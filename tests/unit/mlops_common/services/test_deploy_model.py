@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
+
 from mlops_common.models import DeployInput
 from mlops_common.services.deploy_model import deploy_model
 from tests.unit.mlops_common.fakes import DEPLOY, FakeSageMaker
@@ -37,3 +41,27 @@ def test_retry_reuses_its_config_and_updates_nothing() -> None:
     again = deploy_model(request, sagemaker=sagemaker, settings=DEPLOY)
     assert again.endpoint_config_name == first.endpoint_config_name
     assert [call for call, _ in sagemaker.calls] == ["create_endpoint_config", "create_endpoint"]
+
+
+@pytest.mark.parametrize(
+    ("execution_name", "tag_value"),
+    [
+        ("manual-\x00retrain\n\x1b[2J", "manual-_retrain___2J"),
+        ("manual-\u202eexe.gpj", "manual-_exe.gpj"),  # a bidirectional override is a format character
+        ("manual-relabel (scratch) #3", "manual-relabel _scratch_ _3"),
+        ("upload-20261112T1000-1a2b3c4d", "upload-20261112T1000-1a2b3c4d"),
+    ],
+)
+def test_the_execution_tag_holds_only_what_sagemaker_tag_values_allow(
+    execution_name: str, tag_value: str
+) -> None:
+    sagemaker = FakeSageMaker()
+    result = deploy_model(
+        DeployInput(model_name="model-v1", execution_name=execution_name),
+        sagemaker=sagemaker,
+        settings=DEPLOY,
+    )
+    tags = sagemaker.endpoint_configs[result.endpoint_config_name]["Tags"]
+    assert tags == [{"Key": "pipeline-execution", "Value": tag_value}]
+    # SageMaker's pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$, in unicodedata's terms.
+    assert all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in tag_value)

@@ -33,3 +33,8 @@ def test_a_foreign_normal_class_is_a_misconfigured_stack(load_event: Callable[[s
             store=FakeDocuments({URI: load_event("evaluation")}),
             settings=settings,
         )
+
+
+def test_a_missing_evaluation_is_unreadable() -> None:
+    with pytest.raises(EvaluationUnreadable, match="does not exist"):
+        evaluate_model(GateInput(evaluation_uri=URI), store=FakeDocuments(), settings=GATE)

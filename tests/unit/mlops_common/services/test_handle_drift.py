@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from mlops_common.aws_events import DriftEvent, parse_drift_event
+from mlops_common.models import DriftOutcome, PipelineExecutionInput
+from mlops_common.ports import StartResult
 from mlops_common.services.handle_drift import DriftServices, handle_drift_event
 from tests.unit.mlops_common.fakes import (
     HANDLE_DRIFT,
@@ -240,3 +245,111 @@ def test_another_alarm_is_ignored() -> None:
     assert outcome.action == "ignored"
     assert "billing is not this stack's drift alarm" in outcome.reason
     assert pipeline.started == []
+
+
+class ExistingExecution(FakePipeline):
+    """Step Functions that starts nothing: an execution of the name asked for exists already."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__()
+        self.existing_status = status
+
+    def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
+        self.statuses[name] = self.existing_status
+        return StartResult(name, started=False)
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
+def test_a_start_that_started_nothing_is_reported_as_such_and_mails_nobody(status: str) -> None:
+    notifier = FakeNotifier()
+    outcome = handle_drift_event(
+        ALARM,
+        services=services(notifier=notifier, pipeline=ExistingExecution(status)),
+        settings=HANDLE_DRIFT,
+        now=NOW,
+    )
+    assert outcome.action == "not_started"
+    assert f"exists already ({status})" in outcome.reason
+    assert notifier.messages == []
+
+
+def test_a_start_that_started_nothing_leaves_no_lease_for_an_ended_execution() -> None:
+    runs, ledger = FakeRuns(), FakeLedger()
+    handle_drift_event(
+        ALARM,
+        services=services(runs=runs, ledger=ledger, pipeline=ExistingExecution("SUCCEEDED")),
+        settings=HANDLE_DRIFT,
+        now=NOW,
+    )
+    assert runs.holder is None
+    assert ledger.cooldown_holder is None
+
+
+def report_of(count: int, description: str = "Baseline drift distance: {d} exceeds threshold: 0.1") -> Any:
+    return {
+        "violations": [
+            {
+                "feature_name": f"feature_{i}",
+                "constraint_check_type": "baseline_drift_check",
+                "description": description.format(d=round(0.1 + i / (10 * count), 6)),
+            }
+            for i in range(count)
+        ]
+    }
+
+
+def drift_with_report(report: Any, notifier: FakeNotifier | None = None) -> DriftOutcome:
+    documents = FakeDocuments({f"{REPORTS}/constraint_violations.json": report})
+    bundle = services(documents=documents, notifier=notifier)
+    return handle_drift_event(monitoring_job(), services=bundle, settings=HANDLE_DRIFT, now=NOW)
+
+
+def test_a_large_report_is_summarised_in_the_outcome_with_its_count_and_location() -> None:
+    outcome = drift_with_report(report_of(20_000))
+
+    assert (outcome.action, outcome.violation_count) == ("started", 20_000)
+    assert outcome.report_uri == f"{REPORTS}/constraint_violations.json"
+    assert [v.feature_name for v in outcome.violations] == [f"feature_{i}" for i in range(19_999, 19_979, -1)]
+    # Powertools keeps the outcome in one DynamoDB item, at most 400 KB.
+    assert len(json.dumps(outcome.to_json())) < 40_000
+
+
+def test_a_large_report_is_summarised_in_the_notification_with_its_count_and_location() -> None:
+    notifier = FakeNotifier()
+    drift_with_report(report_of(20_000), notifier)
+
+    ((_, message),) = notifier.messages
+    assert len(message.encode()) < 40_000  # SNS takes at most 256 KB
+    assert "the 20 largest of 20000" in message
+    assert f"Full report: {REPORTS}/constraint_violations.json" in message
+    assert "- feature_19999 [baseline_drift_check]: distance 0.199995 (threshold 0.1)" in message
+
+
+def test_huge_texts_in_a_report_are_clipped_in_the_outcome() -> None:
+    report = {
+        "violations": [
+            {
+                "feature_name": "f" * 100_000,
+                "constraint_check_type": "c" * 100_000,
+                "description": "d" * 500_000,
+            }
+        ]
+    }
+    outcome = drift_with_report(report)
+
+    assert outcome.violation_count == 1
+    assert len(json.dumps(outcome.to_json())) < 5_000
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1e400"])
+def test_a_distance_beyond_float_range_is_no_distance_and_the_output_stays_json(number: str) -> None:
+    notifier = FakeNotifier()
+    outcome = drift_with_report(
+        report_of(1, f"Baseline drift distance: {number} exceeds threshold: {number}"), notifier
+    )
+
+    (violation,) = outcome.violations
+    assert (violation.distance, violation.threshold) == (None, None)
+    json.dumps(outcome.to_json(), allow_nan=False)  # raises on NaN or Infinity
+    ((_, message),) = notifier.messages
+    assert "inf" not in message.replace(number, "")

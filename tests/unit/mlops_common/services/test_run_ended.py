@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 
 from mlops_common.aws_events import parse_run_ended_event
-from mlops_common.models import RunEndedOutcome
+from mlops_common.models import PipelineExecutionInput, RunEndedOutcome
+from mlops_common.ports import StartResult
 from mlops_common.services.run_ended import handle_run_event
 from tests.unit.mlops_common.fakes import NOW, STATE_MACHINE_ARN, FakePipeline, FakeRuns
 
 
-def status_change(name: str, status: str = "SUCCEEDED", state_machine_arn: str = STATE_MACHINE_ARN) -> Any:
+def status_change(
+    name: str, status: str = "SUCCEEDED", state_machine_arn: str = STATE_MACHINE_ARN, redrive_count: int = 0
+) -> Any:
     return parse_run_ended_event(
         {
             "version": "0",
@@ -31,6 +34,7 @@ def status_change(name: str, status: str = "SUCCEEDED", state_machine_arn: str =
                 "status": status,
                 "startDate": 1762941600000,
                 "stopDate": 1762941700000,
+                "redriveCount": redrive_count,
             },
         }
     )
@@ -166,3 +170,70 @@ def test_the_reconcile_tick_starts_pending_work_that_nobody_started() -> None:
 
     assert outcome.action == "started"
     assert outcome.reason == "follow-up of no active run: 4 upload(s) pending"
+
+
+class ExistingExecution(FakePipeline):
+    """Step Functions that starts nothing: an execution of every name asked for exists already."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__()
+        self.existing_status = status
+
+    def start(self, name: str, execution_input: PipelineExecutionInput) -> StartResult:
+        self.statuses[name] = self.existing_status
+        return StartResult(name, started=False)
+
+
+def test_a_follow_up_that_step_functions_did_not_start_is_not_reported_started() -> None:
+    runs, pipeline = FakeRuns(holder="upload-a"), ExistingExecution("SUCCEEDED")
+    runs.add_pending_uploads(2, NOW)
+
+    outcome = handle(status_change("upload-a"), runs, pipeline)
+
+    assert outcome.action == "released"
+    assert "started nothing" in outcome.reason
+    assert runs.holder is None  # no lease left for an execution that has ended
+
+
+def test_a_follow_up_whose_execution_already_runs_keeps_the_lease_for_it() -> None:
+    runs, pipeline = FakeRuns(holder="upload-a"), ExistingExecution("RUNNING")
+    runs.add_pending_uploads(2, NOW)
+
+    outcome = handle(status_change("upload-a"), runs, pipeline)
+
+    assert outcome.action == "running"
+    assert runs.holder is not None
+    assert runs.holder.holder == outcome.execution_name
+
+
+def test_a_redriven_run_takes_the_free_lease() -> None:
+    runs, pipeline = FakeRuns(), FakePipeline()
+
+    outcome = handle(status_change("upload-a", "RUNNING", redrive_count=1), runs, pipeline)
+
+    assert (outcome.action, outcome.execution_name) == ("running", "upload-a")
+    assert runs.holder is not None
+    assert (runs.holder.holder, runs.holder.trigger) == ("upload-a", "redrive")
+    assert pipeline.stopped == []
+
+
+def test_a_redrive_while_another_run_holds_the_lease_is_stopped() -> None:
+    runs, pipeline = FakeRuns(holder="upload-b"), FakePipeline()
+
+    outcome = handle(status_change("upload-a", "RUNNING", redrive_count=2), runs, pipeline)
+
+    assert outcome.action == "ignored"
+    ((name, error, cause),) = pipeline.stopped
+    assert (name, error) == ("upload-a", "RunLeaseHeld")
+    assert "upload-b holds the run lease" in cause
+    assert runs.holder is not None
+    assert runs.holder.holder == "upload-b"
+
+
+def test_a_run_starting_for_the_first_time_is_left_to_begin_run() -> None:
+    runs, pipeline = FakeRuns(), FakePipeline()
+
+    outcome = handle(status_change("upload-a", "RUNNING"), runs, pipeline)
+
+    assert outcome.action == "ignored"
+    assert runs.holder is None

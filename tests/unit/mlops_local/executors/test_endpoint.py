@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
+import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,27 @@ def host(s3, tmp_path, faults):
 def live_endpoint(host, s3, real_models):
     host.deploy("defects", "defects-config-1", [variant(s3, real_models["model-v1"], "model-v1")], CAPTURE)
     return "defects"
+
+
+# Long enough for any loaded machine to notice a server that never closes; never reached otherwise.
+CLIENT_WAIT_S = 30.0
+
+
+def exchange(url: str, request: bytes) -> bytes:
+    """Send raw bytes to the server and read everything it sends until it closes the connection."""
+    address = urllib.parse.urlsplit(url)
+    assert address.hostname is not None
+    assert address.port is not None
+    with socket.create_connection((address.hostname, address.port), timeout=CLIENT_WAIT_S) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def status_lines(received: bytes) -> list[bytes]:
+    return [line for line in received.split(b"\r\n") if line.startswith(b"HTTP/1.")]
 
 
 def test_ping_answers_200(host, live_endpoint):
@@ -78,6 +102,70 @@ def test_bad_payload_gets_4xx_with_reason(host, live_endpoint, body, content_typ
 
     assert response.status == status
     assert response.json()["message"]
+
+
+def test_unsupported_accept_is_refused_before_the_body_is_decoded(host, live_endpoint):
+    response = host.invoke(live_endpoint, b"not an image", "image/png", accept="text/csv")
+
+    assert response.status == 406
+    assert response.content_type == "application/json"
+
+
+@pytest.mark.parametrize("accept", ["application/*", "text/html, application/json;q=0.9"])
+def test_response_content_type_is_fixed_not_the_requests_accept(host, live_endpoint, accept):
+    response = host.invoke(live_endpoint, png_bytes(), "image/png", accept=accept)
+
+    assert response.status == 200
+    assert response.content_type == "application/json"
+
+
+def test_deeply_nested_json_is_a_400_not_a_server_error(host, live_endpoint):
+    response = host.invoke(live_endpoint, b"[" * 3000, "application/json")
+
+    assert response.status == 400
+
+
+def test_garbage_request_line_gets_a_400_with_a_status_line(host, live_endpoint):
+    received = exchange(host.url(live_endpoint), b"GARBAGE\r\n\r\n")
+
+    assert received.startswith(b"HTTP/1.1 400 ")
+
+
+EMBEDDED_REQUEST = b"GET /ping HTTP/1.1\r\nHost: local\r\n\r\n"
+UNKNOWN_PATH = b"POST /elsewhere HTTP/1.1\r\nHost: local\r\nContent-Length: %d\r\n\r\n" % len(
+    EMBEDDED_REQUEST
+)
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Type: image/png\r\n\r\n", b"411"),
+        (b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Length: 7000000\r\n\r\n", b"413"),
+        (UNKNOWN_PATH, b"404"),
+    ],
+    ids=["no-length", "too-large", "unknown-path"],
+)  # fmt: skip
+def test_body_left_unread_by_an_early_reply_is_never_run_as_a_request(host, live_endpoint, head, status):
+    received = exchange(host.url(live_endpoint), head + EMBEDDED_REQUEST)
+
+    assert [line.split(b" ")[1] for line in status_lines(received)] == [status]
+
+
+def test_half_sent_requests_are_dropped_after_the_read_timeout(s3, tmp_path, real_models):
+    quick = EndpointHost(s3, tmp_path / "quick", progress=lambda message: None, seed=1, read_timeout_s=0.5)
+    quick.deploy("quick", "quick-1", [variant(s3, real_models["model-v1"], "model-v1")])
+    half_sent = [
+        b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Le",
+        b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Length: 100\r\n\r\nonly part of it",
+    ] * 10
+    try:
+        with ThreadPoolExecutor(max_workers=len(half_sent)) as pool:
+            answers = list(pool.map(lambda request: exchange(quick.url("quick"), request), half_sent))
+    finally:
+        quick.stop_all()
+
+    assert answers == [b""] * len(half_sent)  # closed by the server, each thread let go
 
 
 def test_capture_files_follow_sagemaker_format(host, live_endpoint, s3):

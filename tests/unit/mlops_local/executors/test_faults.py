@@ -16,6 +16,7 @@ def test_every_cli_fault_parses_and_is_described():
             "spot-capacity",
             "throttle:CreateTrainingJob",
             "training-failure",
+            "glue-failure",
             "endpoint-update-failure",
         ]
     )

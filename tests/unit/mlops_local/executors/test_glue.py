@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mlops_local.engine.jobs import JobLog
 from mlops_local.executors.glue import run_job_run
 from tests.conftest import REPO_ROOT
 
@@ -68,3 +69,44 @@ def test_glue_failure_reports_the_script_error(s3, make_context):
 
     assert result.status == "Failed"
     assert "dataset_version" in (result.failure_reason or "")
+
+
+ECHO_SCRIPT = """
+import sys
+print("arguments: " + " ".join(sys.argv[1:]), flush=True)
+print("py4j: the driver warned", file=sys.stderr, flush=True)
+raise SystemExit("AnalysisException: path does not exist")
+"""
+
+
+def test_glue_job_run_logs_its_script_output_under_the_api_run_id(s3, make_context, tmp_path):
+    s3.put_object(Bucket=BUCKET, Key="code/echo.py", Body=ECHO_SCRIPT.encode())
+    job = {"Name": "prepare-dataset", "Command": {"ScriptLocation": f"s3://{BUCKET}/code/echo.py"}}
+    log = JobLog(tmp_path / "job.log")
+
+    result = run_job_run(job, {}, make_context(log=log, job_id="jr_0123abcd"))
+    log.close()
+
+    text = (tmp_path / "job.log").read_text()
+    assert result.status == "Failed"
+    assert "arguments: --JOB_NAME prepare-dataset --JOB_RUN_ID jr_0123abcd" in text
+    assert "py4j: the driver warned" in text
+    assert "AnalysisException: path does not exist" in text
+
+
+MISSING_PATH_SCRIPT = """
+import sys
+source = sys.argv[sys.argv.index("--source_paths") + 1]
+raise SystemExit(f"AnalysisException: [PATH_NOT_FOUND] Path does not exist: file:{source}/line-a.")
+"""
+
+
+def test_glue_error_message_names_s3_not_the_local_copy(s3, make_context):
+    s3.put_object(Bucket=BUCKET, Key="code/missing.py", Body=MISSING_PATH_SCRIPT.encode())
+    job = {"Name": "prepare-dataset", "Command": {"ScriptLocation": f"s3://{BUCKET}/code/missing.py"}}
+
+    result = run_job_run(job, {"--source_paths": f"s3://{BUCKET}/incoming"}, make_context())
+
+    assert result.describe_fields["ErrorMessage"] == (
+        f"AnalysisException: [PATH_NOT_FOUND] Path does not exist: s3://{BUCKET}/incoming/line-a."
+    )

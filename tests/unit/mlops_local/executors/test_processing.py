@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mlops_local.engine.jobs import JobLog
 from mlops_local.executors.processing import PathMap, container_command, run_processing_job
 
 from .conftest import BUCKET, STAND_INS
@@ -70,3 +71,15 @@ def test_processing_failure_reports_the_script_error(s3, make_context):
 
     assert result.status == "Failed"
     assert result.failure_reason == "AlgorithmError: ValueError: test split holds a poisoned shard"
+
+
+def test_processing_job_logs_the_scripts_traceback(s3, make_context, tmp_path):
+    s3.put_object(Bucket=BUCKET, Key="datasets/v1/test/poison.parquet", Body=b"x")
+    log = JobLog(tmp_path / "job.log")
+
+    run_processing_job(processing_request(s3), make_context(log=log))
+    log.close()
+
+    lines = [line[13:] for line in (tmp_path / "job.log").read_text().splitlines()]
+    assert "Traceback (most recent call last):" in lines
+    assert lines[-1] == "ValueError: test split holds a poisoned shard"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mlops_local.engine.jobs import JobLog
 from mlops_local.executors.faults import FaultRule
 from mlops_local.executors.training import CAPACITY_ERROR, run_training_job, script_mode_environment
 from tests.conftest import REPO_ROOT
@@ -137,6 +138,43 @@ def test_training_failure_reports_the_script_error(s3, make_context, faults, tra
     assert result.failure_reason is not None
     assert result.failure_reason.startswith("AlgorithmError: ExecuteUserScriptError:")
     assert "FileNotFoundError" in result.failure_reason
+
+
+def test_training_job_logs_the_scripts_traceback(s3, make_context, faults, training_request):
+    faults.add(FaultRule(kind="training-failure"))
+    log = JobLog(make_context().workdir / "job.log")
+
+    run_training_job(training_request(epochs=1), make_context(log=log))
+    log.close()
+
+    lines = [line[13:] for line in log.path.read_text().splitlines()]
+    assert "Traceback (most recent call last):" in lines
+    assert lines[-1].startswith("FileNotFoundError: [Errno 2] No such file or directory:")
+
+
+def test_a_failed_training_job_shows_its_whole_reason_as_progress(s3, make_context, faults, training_request):
+    faults.add(FaultRule(kind="training-failure"))
+    progress: list[str] = []
+
+    run_training_job(training_request(epochs=1), make_context(progress=progress.append))
+
+    assert progress[-1].startswith(
+        "job-1: failed: AlgorithmError: ExecuteUserScriptError: ExitCode 1 ErrorMessage"
+    )
+    assert "FileNotFoundError" in progress[-1]
+
+
+def test_training_job_logs_its_metric_lines(s3, make_context, training_request):
+    log = JobLog(make_context().workdir / "job.log")
+
+    run_training_job(training_request(epochs=2), make_context(log=log))
+    log.close()
+
+    lines = [line[13:] for line in log.path.read_text().splitlines()]
+    assert [line for line in lines if line.startswith("epoch=")] == [
+        "epoch=1; train:loss=0.5000; validation:accuracy=0.5000;",
+        "epoch=2; train:loss=0.3333; validation:accuracy=0.6667;",
+    ]
 
 
 def test_job_without_code_in_request_uses_checkout(s3, make_context, training_request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -137,6 +138,42 @@ def test_spot_capacity_error_fails_the_tuning_job(make_context, faults, training
     assert "CapacityError" in result.failure_reason
     assert [job.status for _, job in make_context.recorded] == ["Failed", "Failed"]
     assert result.describe_fields["TrainingJobStatusCounters"]["RetryableError"] == 2
+
+
+def test_each_trial_keeps_a_log_of_its_own_beside_its_job_file(make_context, training_request):
+    context = make_context()
+    request = tuning_request(training_request(epochs=1), max_jobs=2, parallel=1)
+
+    run_tuning_job(request, context)
+
+    for index in (1, 2):
+        folder = context.workdir / trial_job_name("tune-20260101T0000", index)
+        described = json.loads((folder / "job.json").read_text())
+        assert (described["kind"], described["parent"], described["status"]) == (
+            "training",
+            "tune-20260101T0000",
+            "Completed",
+        )
+        assert "epoch=1; " in (folder / "job.log").read_text()
+
+
+def test_a_failed_tuning_job_gives_the_last_trials_whole_reason(monkeypatch, make_context, training_request):
+    reason = (
+        'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "ValueError: no train channel"'
+    )
+
+    def failing_train(request, ctx, **options) -> TrainingRun:
+        return TrainingRun(JobResult(status="Failed", failure_reason=reason), {}, [])
+
+    monkeypatch.setattr(tuning, "train", failing_train)
+
+    result = run_tuning_job(tuning_request(training_request(), max_jobs=2, parallel=1), make_context())
+
+    assert result.failure_reason is not None
+    assert result.failure_reason.startswith("No training job succeeded after 2 attempts.")
+    assert result.failure_reason.endswith(
+        f"Last failure ({trial_job_name('tune-20260101T0000', 2)}): {reason}"
+    )
 
 
 def test_warm_start_enqueues_parent_best_parameters(monkeypatch, make_context, training_request):
