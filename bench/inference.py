@@ -40,7 +40,8 @@ def encoded(label: str, seed: int, fmt: str) -> bytes:
 
 
 def handle(model, body: bytes, content_type: str) -> str:
-    return output_fn(predict_fn(input_fn(body, content_type), model), "application/json")
+    text, _content_type = output_fn(predict_fn(input_fn(body, content_type), model), "application/json")
+    return text
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -205,6 +205,26 @@ class ResolveChampionInput(TaskInput):
     pass
 
 
+class ModelPackageMetadata(AwsEvent):
+    """A package's ``CustomerMetadataProperties``: the training pipeline's RegisterModel state writes
+    these keys, resolve_champion reads them. A unit test holds the ASL's keys to these field names,
+    so neither side can rename one alone. Every value is a string: the registry stores a map of
+    string to string (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html).
+    Packages registered by hand may lack any key; unknown keys are ignored.
+    """
+
+    execution: str | None = None
+    dataset_version: str | None = None
+    # The model version: training names the model after its job (TRAINING_JOB_NAME).
+    training_job: str | None = None
+    # The tuning job that found the model, "none" for plain training: a warm start's parent.
+    tuning_job: str | None = None
+    gate_passed: str | None = None
+    accuracy: str | None = None
+    macro_f1: str | None = None
+    min_defect_recall: str | None = None
+
+
 class ChampionOutput(TaskOutput):
     has_champion: bool
     model_package_arn: str | None = None

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from moto import mock_aws
 from pydantic import ValidationError
 
 from mlops_common.domain.errors import DatasetNotUsable
 from mlops_common.services.evaluate_model import EvaluationUnreadable
-from tests.conftest import load_event
+from tests.conftest import REPO_ROOT, load_event
 
-from .conftest import Stack, handler_of
+from .conftest import MODEL_PACKAGE_GROUP, Stack, handler_of
 
 check_dataset = handler_of("check_dataset")
 resolve_champion = handler_of("resolve_champion")
@@ -89,25 +91,53 @@ def test_malformed_check_dataset_input_is_rejected(stack: Stack, context: Any, e
 # --- ResolveChampion -------------------------------------------------------------------------
 
 
-def register_package(stack: Stack, status: str, version: str) -> str:
-    sagemaker = stack.client("sagemaker")
-    return str(
-        sagemaker.create_model_package(
-            ModelPackageGroupName="defect-classifier-dev",
-            ModelApprovalStatus=status,
-            InferenceSpecification={
-                "Containers": [
-                    {
-                        "Image": "pytorch-inference:2.5",
-                        "ModelDataUrl": f"s3://a/models/{version}/model.tar.gz",
-                    }
-                ],
-                "SupportedContentTypes": ["image/jpeg"],
-                "SupportedResponseMIMETypes": ["application/json"],
-            },
-            CustomerMetadataProperties={"model_version": version, "tuning_job_name": f"tune-{version}"},
-        )["ModelPackageArn"]
-    )
+# The training pipeline's own RegisterModel state, run on moto's Step Functions engine: packages
+# carry the metadata the pipeline writes, not a test's idea of it.
+REGISTER_MODEL = json.loads((REPO_ROOT / "statemachines" / "training_pipeline.asl.json").read_text())[
+    "States"
+]["RegisterModel"]
+REGISTER_SUBSTITUTIONS = {
+    "Partition": "aws",
+    "ModelPackageGroupName": MODEL_PACKAGE_GROUP,
+    "InferenceImageUri": "pytorch-inference:2.5",
+}
+
+
+def register_package(stack: Stack, status: str, version: str, tuning_job: str = "none") -> str:
+    """Register model ``version`` (its training job) as the pipeline does; the package's ARN."""
+    state = {key: value for key, value in REGISTER_MODEL.items() if key != "Next"} | {"End": True}
+    definition = json.dumps({"StartAt": "RegisterModel", "States": {"RegisterModel": state}})
+    for name, value in REGISTER_SUBSTITUTIONS.items():
+        definition = definition.replace(f"${{{name}}}", value)
+    assert "${" not in definition, "RegisterModel uses a substitution this test does not provide"
+    state_data = {
+        "run": {"execution_name": f"upload-{version}"},
+        "approval": {"status": status},
+        "model": {
+            "training_job_name": version,
+            "tuning_job_name": tuning_job,
+            "model_data_url": f"s3://a/models/{version}/model.tar.gz",
+        },
+        "config": {"endpoint_instance_type": "ml.m5.large", "transform_instance_type": "ml.m5.large"},
+        "evaluation": {"evaluation_uri": f"s3://a/evaluation/{version}/evaluation.json"},
+        "gate": {
+            "passed": True,
+            "challenger": {"accuracy": 0.97, "macro_f1": 0.96, "min_defect_recall": 0.95},
+        },
+    }
+    # A nested mock shares the outer one's resources; its config lasts until the outer mock stops.
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = stack.client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name=f"register-{version}", definition=definition, roleArn="arn:aws:iam::123456789012:role/states"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(state_data))["executionArn"]
+        deadline = time.monotonic() + 60
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "RegisterModel did not finish"
+            time.sleep(0.05)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    return str(json.loads(described["output"])["registration"]["model_package_arn"])
 
 
 def test_no_group_and_no_endpoint_means_no_champion(stack: Stack, context: Any) -> None:
@@ -123,7 +153,7 @@ def test_no_group_and_no_endpoint_means_no_champion(stack: Stack, context: Any) 
 
 
 def test_latest_approved_package_is_the_champion(stack: Stack, context: Any) -> None:
-    stack.client("sagemaker").create_model_package_group(ModelPackageGroupName="defect-classifier-dev")
+    stack.client("sagemaker").create_model_package_group(ModelPackageGroupName=MODEL_PACKAGE_GROUP)
     register_package(stack, "Approved", "v1")
     approved = register_package(stack, "Approved", "v2")
     register_package(stack, "Rejected", "v3")
@@ -132,8 +162,14 @@ def test_latest_approved_package_is_the_champion(stack: Stack, context: Any) -> 
 
     assert result["has_champion"] is True
     assert result["model_package_arn"] == approved
-    assert (result["model_version"], result["previous_tuning_job"]) == ("v2", "tune-v2")
+    assert result["model_version"] == "v2"
     assert result["model_data_url"] == "s3://a/models/v2/model.tar.gz"
+
+
+def test_the_champions_tuning_job_is_reported_for_the_warm_start(stack: Stack, context: Any) -> None:
+    stack.client("sagemaker").create_model_package_group(ModelPackageGroupName=MODEL_PACKAGE_GROUP)
+    register_package(stack, "Approved", "v1-hpo-3", tuning_job="v1-hpo")
+    assert resolve_champion({}, context)["previous_tuning_job"] == "v1-hpo"
 
 
 def test_live_endpoint_and_its_config_are_reported(stack: Stack, context: Any) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from mlops_local import report
+from mlops_planning.cost_model import load_price_table
+from mlops_planning.run_cost import RunJobs
 
 DEFINITION = {
     "StartAt": "A",
@@ -71,3 +76,102 @@ def test_written_report_has_json_and_a_page_with_embedded_pictures(tmp_path):
     assert text.count("data:image/png;base64,") == 2
     assert "accuracy 0.98 &gt;= 0.95" in text
     assert "upload-1" in text
+
+
+# --- what the run cost ---------------------------------------------------------------------------
+
+
+class RecordedSageMaker:
+    """DescribeTrainingJob/DescribeProcessingJob and the tuning job's trials, two per page."""
+
+    def __init__(self, jobs: dict[str, Any]) -> None:
+        self.training = {job["TrainingJobName"]: job for job in jobs["training_jobs"]}
+        self.processing = {job["ProcessingJobName"]: job for job in jobs["processing_jobs"]}
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
+        names = sorted(self.training)
+        start = int(kwargs.get("NextToken", 0))
+        page: dict[str, Any] = {
+            "TrainingJobSummaries": [{"TrainingJobName": name} for name in names[start : start + 2]]
+        }
+        if start + 2 < len(names):
+            page["NextToken"] = str(start + 2)
+        return page
+
+    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        return self.training[TrainingJobName]
+
+    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
+        return self.processing[ProcessingJobName]
+
+
+class RecordedGlue:
+    def __init__(self, jobs: dict[str, Any]) -> None:
+        self.runs = {(run["JobName"], run["Id"]): run for run in jobs["glue_job_runs"]}
+
+    def get_job_run(self, JobName: str, RunId: str) -> dict[str, Any]:
+        return {"JobRun": self.runs[(JobName, RunId)]}
+
+
+def test_the_jobs_of_a_run_are_read_from_its_history(load_event):
+    recorded = load_event("training_run_jobs")
+
+    started = report.started_jobs(recorded["events"])
+
+    assert sorted(kind for kind, _, _ in started) == ["glue", "processing", "tuning"]
+    assert [run_id for kind, _, run_id in started if kind == "glue"] == [
+        recorded["jobs"]["glue_job_runs"][0]["Id"]
+    ]
+
+
+def test_every_trial_of_the_tuning_job_is_gathered_across_pages(load_event):
+    recorded = load_event("training_run_jobs")
+    jobs = recorded["jobs"]
+
+    gathered = report.gather_run_jobs(
+        recorded["events"], sagemaker=RecordedSageMaker(jobs), glue=RecordedGlue(jobs)
+    )
+
+    assert gathered.model_dump(mode="json") == {**jobs, "transform_jobs": []}
+
+
+def test_the_report_prices_the_run_from_what_its_jobs_report(load_event, tmp_path):
+    recorded = load_event("training_run_jobs")
+    jobs = RunJobs.model_validate(recorded["jobs"])
+    prices = load_price_table()
+
+    cost = report.cost_content(jobs, recorded["events"], {"TuningMaxJobs": "3"})
+    report.write_report(tmp_path, {"cost": cost}, {})
+
+    written = json.loads((tmp_path / "report.json").read_text())["cost"]
+    training = {line["name"]: line for line in written["from_jobs"]["lines"]}["Tuning and training"]
+    billed = sum(
+        j["BillableTimeInSeconds"] * j["ResourceConfig"]["InstanceCount"] for j in jobs.training_jobs
+    )
+    price = prices.usd(f"sagemaker.training.{jobs.training_jobs[0]['ResourceConfig']['InstanceType']}")
+    assert training["usd"] > 0
+    assert training["usd"] == pytest.approx(billed * price / 3600)
+    assert written["per_run_usd"] == pytest.approx(
+        written["from_jobs"]["per_run_usd"] + sum(item["usd"] for item in written["other_run_lines"]),
+        abs=1e-4,
+    )
+
+
+def test_the_planning_estimate_beside_it_is_sized_by_the_runs_own_training_time(load_event):
+    recorded = load_event("training_run_jobs")
+
+    cost = report.cost_content(RunJobs.model_validate(recorded["jobs"]), recorded["events"], {})
+
+    planned = {item["name"]: item for item in cost["estimate"]["items"]}
+    assert planned["Tuning and training"]["quantity"] > 0
+
+
+def test_the_page_shows_the_runs_cost_and_the_estimate_side_by_side(load_event, tmp_path):
+    recorded = load_event("training_run_jobs")
+    cost = report.cost_content(RunJobs.model_validate(recorded["jobs"]), recorded["events"], {})
+
+    page = report.write_report(tmp_path, {"cost": cost}, {}).read_text()
+
+    assert "Cost of this run on AWS (us-east-1), from what its jobs report" in page
+    assert "Planning estimate of a run, for comparison" in page
+    assert "Managed spot saving the training jobs reported" in page

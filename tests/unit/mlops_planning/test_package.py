@@ -44,6 +44,7 @@ def test_the_modules_are_the_planning_roles():
         "mlops_planning.planner",
         "mlops_planning.render",
         "mlops_planning.requirements",
+        "mlops_planning.run_cost",
         "mlops_planning.samconfig",
         "mlops_planning.template_parameters",
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_common.models import ChampionOutput
+from mlops_common.models import ChampionOutput, ModelPackageMetadata
 from mlops_common.ports import ChampionLookup
 from mlops_common.settings import ResolveChampionSettings
 
@@ -18,12 +18,12 @@ def resolve_champion(*, sagemaker: ChampionLookup, settings: ResolveChampionSett
     if package is None:
         return ChampionOutput(has_champion=False, **endpoint_fields)
     containers = package.get("InferenceSpecification", {}).get("Containers", [])
-    metadata = package.get("CustomerMetadataProperties", {})
+    metadata = ModelPackageMetadata.model_validate(package.get("CustomerMetadataProperties", {}))
     return ChampionOutput(
         has_champion=True,
         model_package_arn=package["ModelPackageArn"],
         model_data_url=containers[0].get("ModelDataUrl") if containers else None,
-        model_version=metadata.get("model_version"),
-        previous_tuning_job=metadata.get("tuning_job_name"),
+        model_version=metadata.training_job,
+        previous_tuning_job=metadata.tuning_job,
         **endpoint_fields,
     )

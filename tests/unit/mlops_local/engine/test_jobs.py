@@ -133,3 +133,21 @@ def test_a_glue_executor_learns_the_run_id_the_api_gave(tmp_path: Path) -> None:
     run(lifecycle(tmp_path, glue=glue), "glue", "jr_abc", job={"Name": "prepare-dataset"})
 
     assert seen == ["jr_abc"]
+
+
+def test_a_running_glue_run_reports_no_execution_time_yet(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def glue(job: dict[str, Any], arguments: dict[str, str], ctx: ExecutionContext) -> JobResult:
+        release.wait(10)
+        return JobResult("Completed")
+
+    jobs = lifecycle(tmp_path, glue=glue)
+    record = jobs.start("glue", "jr_1", {}, job={"Name": "prepare-dataset"})
+    moto_run = {"Id": "jr_1", "JobName": "prepare-dataset", "ExecutionTime": 123, "JobRunState": "SUCCEEDED"}
+
+    running = jobs.describe_glue_run("prepare-dataset", moto_run)
+    release.set()
+    assert record.done.wait(10)
+
+    assert (running["JobRunState"], running["ExecutionTime"]) == ("RUNNING", 0)

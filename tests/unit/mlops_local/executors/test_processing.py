@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,13 @@ def test_processing_job_logs_the_scripts_traceback(s3, make_context, tmp_path):
     lines = [line[13:] for line in (tmp_path / "job.log").read_text().splitlines()]
     assert "Traceback (most recent call last):" in lines
     assert lines[-1] == "ValueError: test split holds a poisoned shard"
+
+
+@pytest.mark.parametrize("shard", ["part-0.parquet", "poison.parquet"])
+def test_a_processing_job_reports_the_interval_it_is_billed_for(s3, make_context, shard):
+    s3.put_object(Bucket=BUCKET, Key=f"datasets/v1/test/{shard}", Body=b"x")
+    before = datetime.now(UTC)
+
+    fields = run_processing_job(processing_request(s3), make_context()).describe_fields
+
+    assert before <= fields["ProcessingStartTime"] < fields["ProcessingEndTime"] <= datetime.now(UTC)

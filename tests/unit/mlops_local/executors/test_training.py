@@ -229,3 +229,36 @@ def test_real_training_code_resumes_after_spot_interruption(
     body = s3.get_object(Bucket=BUCKET, Key="models/real-spot-1/output/model.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
         assert {"model.pt", "metrics.json", "code/inference.py"} <= set(tar.getnames())
+
+
+def test_an_on_demand_job_is_billed_from_its_start_on_the_instance_to_its_end(make_context, training_request):
+    fields = run_training_job(training_request(spot=False), make_context()).describe_fields
+
+    downloading = next(t for t in fields["SecondaryStatusTransitions"] if t["Status"] == "Downloading")
+    assert fields["TrainingStartTime"] == downloading["StartTime"]  # the instance is up, "Starting" is over
+    span = (fields["TrainingEndTime"] - fields["TrainingStartTime"]).total_seconds()
+    assert fields["TrainingTimeInSeconds"] == max(1, round(span))
+    assert fields["BillableTimeInSeconds"] == fields["TrainingTimeInSeconds"]
+
+
+def test_an_interrupted_spot_job_bills_every_attempt_and_no_more_than_its_training_time(
+    make_context, faults, training_request
+):
+    faults.add(FaultRule(kind="spot-interruption", after_epoch=1))
+
+    fields = run_training_job(training_request(spot=True), make_context()).describe_fields
+
+    attempts = sum(
+        (t["EndTime"] - t["StartTime"]).total_seconds()
+        for t in fields["SecondaryStatusTransitions"]
+        if t["Status"] == "Training"
+    )
+    assert round(attempts) <= fields["BillableTimeInSeconds"] <= fields["TrainingTimeInSeconds"]
+
+
+def test_a_job_that_found_no_capacity_bills_nothing(make_context, faults, training_request):
+    faults.add(FaultRule(kind="spot-capacity"))
+
+    fields = run_training_job(training_request(spot=True), make_context()).describe_fields
+
+    assert (fields["TrainingTimeInSeconds"], fields["BillableTimeInSeconds"]) == (0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -58,3 +59,24 @@ def test_transform_writes_out_files_and_counts_refused_objects(s3, make_context,
     assert summary["Succeeded"] == 2
     assert [item["Key"] for item in summary["Failed"]] == ["batch/run-1/input/broken.png"]
     assert summary["Failed"][0]["StatusCode"] == "400"
+
+
+def test_a_transform_job_reports_the_interval_it_is_billed_for(s3, make_context):
+    boto3.client("sagemaker", region_name=REGION).create_model(
+        ModelName="model-gone",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "pytorch-inference", "ModelDataUrl": f"s3://{BUCKET}/models/gone.tar.gz"},
+    )
+    request = {
+        "TransformJobName": "batch-run-2",
+        "ModelName": "model-gone",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": f"s3://{BUCKET}/batch/run-2/input/"}}},
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/batch/run-2/output"},
+    }
+    before = datetime.now(UTC)
+
+    result = run_transform_job(request, make_context())
+
+    assert result.status == "Failed"  # a job that fails is billed for its time too
+    fields = result.describe_fields
+    assert before <= fields["TransformStartTime"] < fields["TransformEndTime"] <= datetime.now(UTC)
