@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 MUTATION_VENV := .venv-mutation
+LAMBDA_VENV := .venv-lambda
+# The Lambda runtime's Python (template.yaml Globals: Runtime python3.13).
+LAMBDA_PYTHON ?= python3.13
 MUTATION_DIR := build/mutation
 # make mutation fails below this mutation score (%) of mlops_common.domain.
 MUTATION_MIN_SCORE ?= 95
@@ -14,11 +17,12 @@ export PYENV_VERSION ?= 3.11.7:3.13.0
 export AWS_DEFAULT_REGION ?= us-east-1
 ENV ?= dev
 
-.PHONY: help setup demo test test-fast lint format build deploy bench mutation clean
+.PHONY: help setup demo test test-fast test-lambda-py313 lint format build deploy bench mutation clean
 
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
 	@echo "make test     set up and run lint + unit, integration, infrastructure and e2e tests"
+	@echo "make test-lambda-py313  the Lambda side's tests on the Lambda runtime's python3.13"
 	@echo "make lint     ruff, mypy, import contracts, cfn-lint (+serverless rules), sam validate --lint, checkov"
 	@echo "make build    sam build (Lambda runtime python3.13)"
 	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (any samconfig environment)"
@@ -49,6 +53,16 @@ $(MUTATION_VENV)/.installed: requirements/mutation.txt layers/common/requirement
 	$(MUTATION_VENV)/bin/pip install --quiet -r requirements/mutation.txt
 	touch $@
 
+# The Lambda side's tests on the Lambda runtime's Python: the layer editable, its pins and the test
+# pins, nothing else (requirements/lambda-tests.txt). planning and local come without their
+# dependencies: the tests' harness imports only the local runtime's engine (template, moto fixes).
+$(LAMBDA_VENV)/.installed: requirements/lambda-tests.txt layers/common/requirements.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
+	$(LAMBDA_VENV)/bin/pip install --quiet -r requirements/lambda-tests.txt -e layers/common
+	$(LAMBDA_VENV)/bin/pip install --quiet --no-deps -e planning -e local
+	touch $@
+
 setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -71,6 +85,11 @@ format: $(VENV)/.installed
 # `scanners` run the same three tools again (for a plain `pytest`), so make test leaves them out.
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not scanners" tests
+	$(MAKE) test-lambda-py313
+
+LAMBDA_TESTS := tests/unit/mlops_common tests/unit/functions tests/integration/functions
+test-lambda-py313: $(LAMBDA_VENV)/.installed
+	$(LAMBDA_VENV)/bin/pytest -n 2 --dist loadfile $(LAMBDA_TESTS)
 
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not slow and not e2e and not infra" tests

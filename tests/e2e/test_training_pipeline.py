@@ -387,24 +387,96 @@ def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRun
     assert [p["ModelApprovalStatus"] for p in packages] == ["Approved", "Rejected"]
 
 
-def test_spot_capacity_error_falls_back_to_on_demand(runtime: LocalRuntime) -> None:
+@pytest.fixture(scope="module")
+def redriven_run(runtime: LocalRuntime) -> dict[str, Any]:
+    """One batch-only run (DeployEndpoint=false) whose Glue job fails once; the operator redrives it
+    and its spot tuning then finds no capacity. Three paths, one pipeline run's worth of work.
+    """
+    endpoint_before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    runtime.faults.add(parse_fault_spec("glue-failure"))
     runtime.faults.add(parse_fault_spec("spot-capacity"))
-    described, visited = _run(runtime, "spot capacity shortage")
+    try:
+        failed, visited = _run(
+            runtime, "batch-only, the Glue job fails once", overrides={"deploy_endpoint": False}
+        )
+        arn = failed["executionArn"]
+        notification = (
+            _failure_notification(runtime, failed["name"]).json() if failed["status"] == "FAILED" else {}
+        )
+        # The operator runs the notification's command once the failed run's end has been processed.
+        runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+        command = (notification.get("redrive") or {}).get("command") or ""
+        if command:
+            runtime.redrive_execution(command.rsplit(" ", 1)[-1])
+        redriven = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+        after = [visit.name for visit in runtime.history(arn)]
+        runtime.wait_until_trained(timeout=EXECUTION_WAIT)
+    finally:
+        runtime.faults.rules.clear()
+    return {
+        "failed": failed,
+        "visited_before_redrive": visited,
+        "notification": notification,
+        "command": command,
+        "redriven": redriven,
+        "visited": after,
+        "endpoint_before": endpoint_before,
+    }
+
+
+def test_a_failed_glue_run_notifies_its_logs_and_a_redrive_command(
+    runtime: LocalRuntime, redriven_run: dict[str, Any]
+) -> None:
+    failed, message = redriven_run["failed"], redriven_run["notification"]
+    assert failed["status"] == "FAILED", _failed_state(runtime, failed["executionArn"])
+    assert redriven_run["visited_before_redrive"][-1] == "PrepareDataset"
+    run_id = message["failed_work"]["job"]
+    assert message["failed_state"] == "PrepareDataset"
+    assert "injected failure" in message["cause"]
+    glue_error_log = message["failed_work"]["logs"][1]
+    assert (glue_error_log["group"], glue_error_log["stream_prefix"]) == ("/aws-glue/jobs/error", run_id)
+    assert run_id in glue_error_log["console_url"]
+    assert (
+        redriven_run["command"]
+        == f"aws stepfunctions redrive-execution --execution-arn {failed['executionArn']}"
+    )
+
+
+def test_a_redriven_run_resumes_at_the_failed_state_and_keeps_what_succeeded(
+    runtime: LocalRuntime, redriven_run: dict[str, Any]
+) -> None:
+    redriven, before = redriven_run["redriven"], redriven_run["visited_before_redrive"]
+    assert redriven["status"] == "SUCCEEDED", _failed_state(runtime, redriven["executionArn"])
+    assert (redriven["executionArn"], redriven["redriveCount"]) == (redriven_run["failed"]["executionArn"], 1)
+    after = redriven_run["visited"]
+    # What succeeded is kept, not rerun: the history goes on from the failed state.
+    assert after[: len(before)] == before
+    rerun = after[len(before) :]
+    assert rerun[0] == "PrepareDataset"
+    assert not {"LoadConfig", "BeginRun"} & set(rerun)
+
+
+def test_spot_capacity_error_falls_back_to_on_demand(
+    runtime: LocalRuntime, redriven_run: dict[str, Any]
+) -> None:
+    visited = redriven_run["visited"]
     assert "TuneOnDemand" in visited
     assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
-    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    assert redriven_run["redriven"]["status"] == "SUCCEEDED"
     assert runtime.faults.fired_count("spot-capacity") >= 1
 
 
-def test_batch_only_run_approves_the_model_and_leaves_the_endpoint_alone(runtime: LocalRuntime) -> None:
+def test_batch_only_run_approves_the_model_and_leaves_the_endpoint_alone(
+    runtime: LocalRuntime, redriven_run: dict[str, Any]
+) -> None:
     # DeployEndpoint=false for one run: the model is approved for Batch Transform, nothing is deployed.
     sagemaker = runtime.client("sagemaker")
-    before = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))["EndpointConfigName"]
-    described, visited = _run(runtime, "batch-only stack", overrides={"deploy_endpoint": False})
-    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    visited = redriven_run["visited"]
+    assert redriven_run["redriven"]["status"] == "SUCCEEDED"
     assert "NotifyApproved" in visited
     assert "Deploy" not in visited
-    assert sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))["EndpointConfigName"] == before
+    endpoint = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert endpoint["EndpointConfigName"] == redriven_run["endpoint_before"]["EndpointConfigName"]
     newest = sagemaker.list_model_packages(
         ModelPackageGroupName=str(runtime.outputs()["ModelPackageGroupName"]),
         SortBy="CreationTime",
@@ -478,43 +550,6 @@ def test_drift_signal_during_a_run_is_queued_for_its_end(
     assert json.loads(described["input"])["trigger"] == "drift"
     assert answered is None  # the retraining's BeginRun answered the queued request
     assert [e["executionArn"] for e in executions if e["executionArn"] not in during["known"]] == [arn]
-
-
-def test_a_failed_glue_run_redriven_resumes_at_prepare_dataset(runtime: LocalRuntime) -> None:
-    runtime.faults.add(parse_fault_spec("glue-failure"))
-    try:
-        described, visited = _run(runtime, "the Glue job fails once")
-    finally:
-        runtime.faults.rules.clear()
-    arn = described["executionArn"]
-    assert described["status"] == "FAILED"
-    assert visited[-1] == "PrepareDataset"
-    message = _failure_notification(runtime, described["name"]).json()
-    run_id = message["failed_work"]["job"]
-    assert message["failed_state"] == "PrepareDataset"
-    assert "injected failure" in message["cause"]
-    assert {"group": "/aws-glue/jobs/error", "stream_prefix": run_id} == {
-        key: message["failed_work"]["logs"][1][key] for key in ("group", "stream_prefix")
-    }
-    assert run_id in message["failed_work"]["logs"][1]["console_url"]
-    command = message["redrive"]["command"]
-    assert command == f"aws stepfunctions redrive-execution --execution-arn {arn}"
-
-    # The operator runs the command once the failed run's end has been processed.
-    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
-    runtime.redrive_execution(command.rsplit(" ", 1)[-1])
-    redriven = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
-
-    assert redriven["status"] == "SUCCEEDED", _failed_state(runtime, arn)
-    assert (redriven["executionArn"], redriven["redriveCount"]) == (arn, 1)
-    after = [visit.name for visit in runtime.history(arn)]
-    # What succeeded is kept, not rerun: the history goes on from the failed state.
-    assert after[: len(visited)] == visited
-    rerun = after[len(visited) :]
-    assert rerun[0] == "PrepareDataset"
-    assert not {"LoadConfig", "BeginRun"} & set(rerun)
-    assert "Evaluate" in rerun
-    runtime.wait_until_trained(timeout=EXECUTION_WAIT)
 
 
 def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(

@@ -83,10 +83,9 @@ def _json(text: Any) -> Any:
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:
-    for key, value in event.items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            return value
-    return {}
+    # A HistoryEvent carries at most one member named <kind>EventDetails, the object its type names:
+    # https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
+    return next((value for key, value in event.items() if key.endswith("EventDetails")), {})
 
 
 Located = tuple[str | None, tuple[LogLocation, ...]]
@@ -123,7 +122,9 @@ def _lambda_logs(parameters: dict[str, Any], region: str) -> Located:
     function = str(parameters.get("FunctionName", ""))
     if not function:
         return None, ()
-    name = function.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
+    # A name, a partial or a full ARN, each with an optional ":<version or alias>":
+    # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#lambda-Invoke-request-FunctionName
+    name = function.rpartition(":function:")[2].partition(":")[0]
     return name, (LogLocation(f"/aws/lambda/{name}", "", region),)
 
 
@@ -150,7 +151,7 @@ def failure_report(history: list[dict[str, Any]], region: str) -> FailureReport:
     work: FailedWork | None = None
     error = cause = None
     for event in history:
-        kind = str(event.get("type", ""))
+        kind: str = event["type"]
         details = _details(event)
         if kind.endswith("StateEntered"):
             current = details.get("name")
@@ -159,17 +160,21 @@ def failure_report(history: list[dict[str, Any]], region: str) -> FailureReport:
                 entered.append(current)
             scheduled, submitted = {}, None
         elif kind.endswith("StateExited"):
-            open_states.pop(details.get("name", ""), None)
+            open_states.pop(details["name"], None)
         elif kind in ("TaskScheduled", "LambdaFunctionScheduled"):
             scheduled = details
         elif kind == "TaskSubmitted":
             submitted = _json(details.get("output"))
         elif kind in _TASK_FAILURES | _LAMBDA_FAILURES and current is not None:
-            resource_type = str(details.get("resourceType") or scheduled.get("resourceType") or "lambda")
-            resource = str(details.get("resource") or scheduled.get("resource") or "invoke")
-            parameters = _json(scheduled.get("parameters")) or {}
-            if kind in _LAMBDA_FAILURES and "FunctionName" not in parameters:
+            # A LambdaFunction* event names no integration; its LambdaFunctionScheduled event names
+            # the function's ARN as its resource and has no parameters.
+            task = scheduled | details
+            resource_type = str(task.get("resourceType") or "lambda")
+            resource = str(task.get("resource") or "invoke")
+            if kind in _LAMBDA_FAILURES:
                 parameters = {"FunctionName": scheduled.get("resource", "")}
+            else:
+                parameters = _json(scheduled.get("parameters")) or {}
             cause_json = _json(details.get("cause"))
             job_run = cause_json if isinstance(cause_json, dict) else {}
             job, logs = log_locations(
@@ -190,10 +195,12 @@ def failure_report(history: list[dict[str, Any]], region: str) -> FailureReport:
             )
         elif kind in _EXECUTION_ENDS:
             error, cause = details.get("error"), details.get("cause")
-    failed_state = next((name for name in reversed(entered) if name in open_states), None)
+    failed_state, failed_state_type = next(
+        ((name, open_states[name]) for name in reversed(entered) if name in open_states), (None, None)
+    )
     return FailureReport(
         failed_state=failed_state,
-        failed_state_type=open_states.get(failed_state) if failed_state else None,
+        failed_state_type=failed_state_type,
         error=error,
         cause=cause,
         work=work,
