@@ -27,24 +27,20 @@ Embedded SQS. moto reads a message's retention period, for each message it recei
 ``get_queue_attributes``, which builds every attribute of the queue three times, each scanning
 the whole queue: a receive costs time proportional to the backlog, so a backlog that grows while
 uploads keep arriving slows the poller until it never catches up (measured: puts fell from 21 to
-4 per second after 3,000 uploads). The benchmark reads the retention period directly while it runs
-(``_sqs_receive_in_constant_time``); what SQS returns is unchanged.
+4 per second after 3,000 uploads). The local runtime's moto_compat workaround
+``sqs_receive_counts_the_queue`` reads the retention period directly; what SQS returns is unchanged.
 
 Baseline: the naive trigger (no lease, no quiet period), one execution per object.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-from moto.sqs import models
 
 from bench.common import BenchResult, Figure, write_result
 from mlops_common.adapters.run_ledger import RunLedger
@@ -63,22 +59,6 @@ QUIET_PERIODS = 3  # the uploads are spread over this many quiet periods (when S
 PUT_THREADS = 1
 LABELS = ("ok", "scratch", "dent", "crack")
 SAMPLE_SECONDS = 0.2
-
-
-@contextlib.contextmanager
-def _sqs_receive_in_constant_time() -> Iterator[None]:
-    """Check a received message's retention without building all the queue's attributes (see above)."""
-    stock = models.SQSBackend.is_message_valid_based_on_retention_period
-
-    def valid(backend: models.SQSBackend, queue_name: str, message: models.Message) -> bool:
-        retention = int(getattr(backend.get_queue(queue_name), "message_retention_period"))  # noqa: B009
-        return retention + (message.sent_timestamp or 0) / 1000 > models.unix_time()
-
-    setattr(models.SQSBackend, "is_message_valid_based_on_retention_period", valid)  # noqa: B010
-    try:
-        yield
-    finally:
-        setattr(models.SQSBackend, "is_message_valid_based_on_retention_period", stock)  # noqa: B010
 
 
 def _no_job(*_: object) -> JobResult:
@@ -254,8 +234,7 @@ def measure() -> dict[str, Any]:
 
 
 def main() -> None:
-    with _sqs_receive_in_constant_time():
-        m = measure()
+    m = measure()
     runs = m["runs"]
     claimed = sum(run["claimed_uploads"] for run in runs)
     covered = m["ledger_objects"]["by_run"].get("covered", 0)  # late events inside a claimed snapshot

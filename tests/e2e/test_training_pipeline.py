@@ -518,7 +518,8 @@ def test_training_failure_notifies_and_does_not_deploy(
     # The notification comes from outside the machine and names the tuning job's logs; the run
     # ended in a Fail state, so it offers no redrive that would only fail there again.
     message = _failure_notification(runtime, described["name"]).json()
-    assert (message["failed_state"], message["failed_work"]["state"]) == ("TuneFailed", "Tune")
+    # A champion exists, so the run tuned warm-started from the champion's tuning job.
+    assert (message["failed_state"], message["failed_work"]["state"]) == ("TuneFailed", "TuneWarmStart")
     assert message["failed_work"]["logs"][0]["group"] == "/aws/sagemaker/TrainingJobs"
     assert message["redrive"]["command"] is None
 

@@ -14,6 +14,7 @@ from mlops_local.engine.moto_compat import (
     iam_policy_without_version,
     s3_eventbridge_event_shape,
     sagemaker_sync_unsupported,
+    sqs_receive_counts_the_queue,
     sync_task_stopped_at_start,
     update_model_package_drops_metadata,
 )
@@ -36,6 +37,7 @@ WORKAROUNDS: dict[str, Workaround] = {
         update_model_package_drops_metadata.WORKAROUND,
         s3_eventbridge_event_shape.WORKAROUND,
         dynamodb_writes_not_atomic.WORKAROUND,
+        sqs_receive_counts_the_queue.WORKAROUND,
     )
 }
 
