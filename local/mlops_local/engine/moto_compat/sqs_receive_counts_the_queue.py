@@ -23,7 +23,8 @@ def _patches() -> Patches:
     def is_message_valid_based_on_retention_period(
         backend: SQSBackend, queue_name: str, message: Message
     ) -> bool:
-        retention_seconds = int(backend.get_queue(queue_name).message_retention_period)
+        # Set from the queue's attributes at creation (moto's Queue declares it dynamically).
+        retention_seconds = int(getattr(backend.get_queue(queue_name), "message_retention_period"))  # noqa: B009
         return retention_seconds + (message.sent_timestamp or 0) / 1000 > models.unix_time()
 
     yield replace(

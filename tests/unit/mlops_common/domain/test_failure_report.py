@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mlops_common.domain.failure_report import LogLocation, failure_report
+from mlops_common.domain.failure_report import FailedWork, LogLocation, failure_report
 
 REGION = "eu-west-1"
 GLUE_GROUPS = ("/aws-glue/jobs/logs-v2", "/aws-glue/jobs/error", "/aws-glue/jobs/output")
@@ -56,7 +56,7 @@ def execution_failed(error: str, cause: str) -> dict[str, Any]:
     return {"type": "ExecutionFailed", "executionFailedEventDetails": {"error": error, "cause": cause}}
 
 
-def failed_work(history: list[dict[str, Any]]) -> Any:
+def failed_work(history: list[dict[str, Any]]) -> FailedWork:
     work = failure_report(history, REGION).work
     assert work is not None
     return work
