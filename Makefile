@@ -63,7 +63,10 @@ $(LAMBDA_VENV)/.installed: requirements/lambda-tests.txt layers/common/requireme
 	$(LAMBDA_VENV)/bin/pip install --quiet --no-deps -e planning -e local
 	touch $@
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+# The virtualenvs are independent: built side by side (mostly downloads and unpacking).
+ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(LAMBDA_VENV)/.installed
+setup:
+	@$(MAKE) --no-print-directory -j4 $(ENVIRONMENTS)
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/mlops-local demo
