@@ -63,7 +63,7 @@ def test_first_deploy_creates_the_endpoint_with_data_capture(stack: Stack, conte
     assert endpoint["EndpointConfigName"] == result["endpoint_config_name"]
 
 
-def test_next_deploy_is_a_canary_update_keeping_the_old_config(stack: Stack, context: Any) -> None:
+def test_next_deploy_is_a_blue_green_update_keeping_the_old_config(stack: Stack, context: Any) -> None:
     create_model(stack, "model-v1")
     create_model(stack, "model-v2")
     first = deploy_model({"model_name": "model-v1", "execution_name": "run-1"}, context)
@@ -75,15 +75,59 @@ def test_next_deploy_is_a_canary_update_keeping_the_old_config(stack: Stack, con
     assert second["previous_endpoint_config_name"] == first["endpoint_config_name"]
     (update,) = updates
     assert update["EndpointConfigName"] == second["endpoint_config_name"]
-    assert update["RetainAllVariantProperties"] is True
     policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
-    assert policy["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    # The template's default fleet is one instance: too small for a canary.
+    assert policy["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
     assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
         {"AlarmName": "endpoint-errors"},
         {"AlarmName": "endpoint-latency"},
     ]
     # The previous config is still there for VerifyDeployment to compare against.
     stack.client("sagemaker").describe_endpoint_config(EndpointConfigName=first["endpoint_config_name"])
+
+
+def test_update_brings_changed_instance_count_and_capture_to_the_endpoint(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An endpoint that an earlier deploy created with one instance and full capture.
+    create_model(stack, "model-v1")
+    create_model(stack, "model-v2")
+    sagemaker = stack.client("sagemaker")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="model-v1-old",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "model-v1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": f"s3://{stack.artifacts_bucket}/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        },
+    )
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="model-v1-old")
+    # The stack redeployed with new parameters: the function's next cold start reads them.
+    monkeypatch.setenv("ENDPOINT_INSTANCE_COUNT", "4")
+    monkeypatch.setenv("DATA_CAPTURE_PERCENT", "20")
+    updates = serve("UpdateEndpoint", lambda body: {"EndpointArn": "arn:aws:sagemaker:::endpoint/x"})
+
+    result = deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
+
+    (update,) = updates
+    assert update["EndpointConfigName"] == result["endpoint_config_name"]
+    # Retaining variant properties would keep the live count and capture, not the new config's.
+    assert "RetainAllVariantProperties" not in update
+    assert "ExcludeRetainedVariantProperties" not in update
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=result["endpoint_config_name"])
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 4
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+    routing = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["CanarySize"] == {"Type": "INSTANCE_COUNT", "Value": 1}
 
 
 def test_every_log_line_carries_the_execution_name(

@@ -82,11 +82,16 @@ class SageMaker:
     def update_endpoint(
         self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
     ) -> None:
+        # RetainAllVariantProperties is left at its default, false: the new config states every
+        # retainable property (DesiredInstanceCount, DesiredWeight, DataCaptureConfig) from the
+        # current settings, and retaining them would keep the first deploy's count and capture
+        # forever. Listing all three in ExcludeRetainedVariantProperties would mean the same, only
+        # longer. No autoscaling policy owns the count that retention would protect.
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html
         self.client.update_endpoint(
             EndpointName=endpoint_name,
             EndpointConfigName=config_name,
             DeploymentConfig=deployment_config,
-            RetainAllVariantProperties=True,
         )
 
     # --- processing jobs and monitoring --------------------------------------------------

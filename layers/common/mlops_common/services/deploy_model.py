@@ -1,4 +1,4 @@
-"""Create the endpoint, or move it to a new config with a canary blue/green update."""
+"""Create the endpoint, or move it to a new config with a blue/green update (canary where it fits)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,10 @@ def deploy_model(request: DeployInput, *, sagemaker: Endpoints, settings: Deploy
             settings.endpoint_name,
             config_name,
             blue_green_deployment_config(
-                settings.canary_traffic_percent, settings.canary_wait_seconds, settings.alarm_names
+                settings.endpoint_instance_count,
+                settings.canary_traffic_percent,
+                settings.canary_wait_seconds,
+                settings.alarm_names,
             ),
         )
     logger.info(

@@ -8,9 +8,11 @@ import pytest
 
 from mlops_common.domain.deployment import (
     blue_green_deployment_config,
+    canary_instances,
     data_capture_config,
     endpoint_config_name,
     monitoring_schedule_name,
+    traffic_routing,
 )
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -81,11 +83,11 @@ def test_data_capture_without_a_key_names_none() -> None:
 
 
 def test_blue_green_update_is_a_canary_with_alarm_rollback() -> None:
-    assert blue_green_deployment_config(10, 300, ["errors", "latency"]) == {
+    assert blue_green_deployment_config(4, 10, 300, ["errors", "latency"]) == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
                 "Type": "CANARY",
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+                "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
                 "WaitIntervalInSeconds": 300,
             },
             "TerminationWaitInSeconds": 300,
@@ -94,5 +96,50 @@ def test_blue_green_update_is_a_canary_with_alarm_rollback() -> None:
     }
 
 
+def test_single_instance_update_shifts_all_at_once_and_still_bakes_with_rollback() -> None:
+    assert blue_green_deployment_config(1, 10, 300, ["errors"]) == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+            "TerminationWaitInSeconds": 300,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
+    }
+
+
 def test_no_alarms_means_no_rollback_block() -> None:
-    assert "AutoRollbackConfiguration" not in blue_green_deployment_config(10, 300, [])
+    assert "AutoRollbackConfiguration" not in blue_green_deployment_config(4, 10, 300, [])
+
+
+def test_a_single_instance_has_no_canary() -> None:
+    assert canary_instances(1, 50) is None
+
+
+@pytest.mark.parametrize(
+    ("instance_count", "canary_percent", "instances"),
+    [
+        (2, 10, 1),  # at least one instance, though that is half the fleet
+        (3, 10, 1),
+        (10, 10, 1),
+        (11, 10, 2),  # 1.1 instances rounds up
+        (20, 10, 2),
+        (20, 50, 10),
+        (3, 50, 1),  # 1.5 rounds up to 2, more than half of 3: capped at 1
+        (4, 100, 2),  # never more than half the fleet
+    ],
+)
+def test_canary_is_whole_instances_between_one_and_half_the_fleet(
+    instance_count: int, canary_percent: int, instances: int
+) -> None:
+    assert canary_instances(instance_count, canary_percent) == instances
+
+
+@pytest.mark.parametrize("instance_count", range(1, 21))
+@pytest.mark.parametrize("canary_percent", [1, 10, 25, 50])
+def test_every_canary_is_within_what_sagemaker_accepts(instance_count: int, canary_percent: int) -> None:
+    routing = traffic_routing(instance_count, canary_percent, 300)
+    if routing["Type"] == "CANARY":
+        size = routing["CanarySize"]
+        assert size["Type"] == "INSTANCE_COUNT"
+        assert 1 <= size["Value"] <= instance_count / 2
+    else:
+        assert (routing["Type"], instance_count) == ("ALL_AT_ONCE", 1)

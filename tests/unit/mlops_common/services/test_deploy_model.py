@@ -1,13 +1,15 @@
-"""deploy_model's use case with fake endpoints: create first, then canary updates that keep the old config."""
+"""deploy_model's use case with fake endpoints: create first, then blue/green updates."""
 
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import pytest
 
 from mlops_common.models import DeployInput
 from mlops_common.services.deploy_model import deploy_model
+from mlops_common.settings import DeploySettings
 from tests.unit.mlops_common.fakes import DEPLOY, FakeSageMaker
 
 
@@ -32,6 +34,44 @@ def test_next_deploy_is_a_canary_update_rolled_back_by_the_alarms() -> None:
         {"AlarmName": "errors"},
         {"AlarmName": "latency"},
     ]
+
+
+def _update(settings: DeploySettings) -> tuple[FakeSageMaker, dict[str, Any]]:
+    sagemaker = FakeSageMaker(endpoint={"EndpointConfigName": "old-config"})
+    deploy_model(
+        DeployInput(model_name="model-v2", execution_name="run-2"), sagemaker=sagemaker, settings=settings
+    )
+    ((_, deployment_config),) = [call for call in sagemaker.calls if call[0] == "update_endpoint"]
+    return sagemaker, deployment_config
+
+
+def test_update_of_a_single_instance_shifts_all_at_once() -> None:
+    _, deployment_config = _update(DEPLOY.model_copy(update={"endpoint_instance_count": 1}))
+    routing = deployment_config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "ALL_AT_ONCE"
+    assert "CanarySize" not in routing
+
+
+def test_update_of_a_fleet_starts_with_a_canary_of_whole_instances() -> None:
+    settings = DEPLOY.model_copy(update={"endpoint_instance_count": 20, "canary_traffic_percent": 10})
+    _, deployment_config = _update(settings)
+    routing = deployment_config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert (routing["Type"], routing["CanarySize"]) == ("CANARY", {"Type": "INSTANCE_COUNT", "Value": 2})
+
+
+def test_update_config_carries_the_current_instance_and_capture_settings() -> None:
+    settings = DEPLOY.model_copy(
+        update={
+            "endpoint_instance_type": "ml.c5.xlarge",
+            "endpoint_instance_count": 3,
+            "data_capture_percent": 20,
+        }
+    )
+    sagemaker, _ = _update(settings)
+    (config,) = sagemaker.endpoint_configs.values()
+    (variant,) = config["ProductionVariants"]
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.c5.xlarge", 3)
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
 
 
 def test_retry_reuses_its_config_and_updates_nothing() -> None:

@@ -74,6 +74,30 @@ def test_the_emulation_alone_switches_config_on_update(
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "v2")
 
 
+def test_the_emulation_accepts_the_blue_green_update_that_deploy_model_sends(
+    apply: Callable[..., None], services: LocalServices
+) -> None:
+    apply(EMULATION)
+    _endpoint_config("v1")
+    _endpoint_config("v2")
+    client("sagemaker").create_endpoint(EndpointName="e", EndpointConfigName="v1")
+    _wait_in_service(services, "e")
+    # A single-instance fleet shifts all at once; no variant property is retained.
+    client("sagemaker").update_endpoint(
+        EndpointName="e",
+        EndpointConfigName="v2",
+        DeploymentConfig={
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600},
+                "TerminationWaitInSeconds": 600,
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
+        },
+    )
+    described = _wait_in_service(services, "e")
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "v2")
+
+
 def test_a_failed_update_rolls_back_to_the_old_config(
     apply: Callable[..., None], services: LocalServices
 ) -> None:
