@@ -89,7 +89,7 @@ class HandleDriftSettings(_RunLeaseSettings):
     # Only this stack's schedule and alarm are drift signals (docs/contracts.md).
     monitoring_schedule_name: str
     drift_alarm_name: str
-    drift_cooldown_minutes: int = 360
+    drift_cooldown_minutes: int = 1440
 
 
 class CheckDatasetSettings(_Settings):
@@ -119,7 +119,7 @@ class DeploySettings(_Settings):
     endpoint_instance_count: int = 1
     data_capture_percent: int = 100
     canary_traffic_percent: int = 10
-    canary_wait_seconds: int = 300
+    canary_wait_seconds: int = 600
     deploy_alarm_names: str = ""
 
     @property

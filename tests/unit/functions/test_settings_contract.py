@@ -181,3 +181,34 @@ def test_every_settings_class_serves_a_function(
         _deployed(template, function, environment)
         used |= {cls.__name__ for cls in _cold_start(function, environment)}
     assert {cls.__name__ for cls in _all_settings_classes()} - used == set()
+
+
+def _same_value(default: Any, template_default: Any) -> bool:
+    try:
+        return float(default) == float(template_default)
+    except (TypeError, ValueError):
+        return str(default) == str(template_default)
+
+
+def test_tunable_defaults_are_the_templates_defaults(template: dict[str, Any]) -> None:
+    # A setting that comes from a template parameter keeps that parameter's default, so a function
+    # run without the variable (a test, sam local invoke) behaves as the deployed stack does.
+    globals_ = template["Globals"]["Function"]["Environment"]["Variables"]
+    parameters = template["Parameters"]
+    mismatched = []
+    for cls in _all_settings_classes():
+        for field, info in cls.model_fields.items():
+            raw = globals_.get(environment_variable(field))
+            if info.is_required() or not (isinstance(raw, dict) and set(raw) == {"Ref"}):
+                continue
+            parameter = parameters.get(raw["Ref"])
+            if parameter is None or "Default" not in parameter:
+                continue
+            if field == "environment":  # unset means a local run, not the default deployed stage
+                continue
+            if not _same_value(info.default, parameter["Default"]):
+                template_default = parameter["Default"]
+                mismatched.append(
+                    f"{cls.__name__}.{field}={info.default!r}, {raw['Ref']}={template_default!r}"
+                )
+    assert mismatched == []
