@@ -213,38 +213,52 @@ def _training_charge(job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
     )
 
 
-def _processing_charge(job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
-    cluster = (job.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    seconds = _between(job.get("ProcessingStartTime"), job.get("ProcessingEndTime"))
-    return _charge(
-        name=str(job.get("ProcessingJobName", "")),
-        kind="processing",
-        line=PROCESSING_LINE,
-        price_key=f"sagemaker.processing.{cluster.get('InstanceType')}",
-        resource=str(cluster.get("InstanceType")),
-        count=float(cluster.get("InstanceCount") or 1),
-        billed_seconds=seconds,
-        on_demand_seconds=seconds,
-        prices=prices,
-        note="" if seconds else "no ProcessingStartTime/ProcessingEndTime",
-    )
+# Jobs billed for their instances' time from start to end, as their Describe reports it:
+# kind -> (name field, resources field, start field, end field, line).
+_TIMED_JOBS = {
+    "processing": (
+        "ProcessingJobName",
+        ("ProcessingResources", "ClusterConfig"),
+        "ProcessingStartTime",
+        "ProcessingEndTime",
+        PROCESSING_LINE,
+    ),
+    "transform": (
+        "TransformJobName",
+        ("TransformResources",),
+        "TransformStartTime",
+        "TransformEndTime",
+        TRANSFORM_LINE,
+    ),
+}
 
 
-def _transform_charge(job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
-    resources = job.get("TransformResources") or {}
-    seconds = _between(job.get("TransformStartTime"), job.get("TransformEndTime"))
+def _timed_charge(kind: Literal["processing", "transform"], job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
+    name_field, resources_path, start_field, end_field, line = _TIMED_JOBS[kind]
+    resources: Mapping[str, Any] = job
+    for field in resources_path:
+        resources = resources.get(field) or {}
+    seconds = _between(job.get(start_field), job.get(end_field))
     return _charge(
-        name=str(job.get("TransformJobName", "")),
-        kind="transform",
-        line=TRANSFORM_LINE,
-        price_key=f"sagemaker.transform.{resources.get('InstanceType')}",
+        name=str(job.get(name_field, "")),
+        kind=kind,
+        line=line,
+        price_key=f"sagemaker.{kind}.{resources.get('InstanceType')}",
         resource=str(resources.get("InstanceType")),
         count=float(resources.get("InstanceCount") or 1),
         billed_seconds=seconds,
         on_demand_seconds=seconds,
         prices=prices,
-        note="" if seconds else "no TransformStartTime/TransformEndTime",
+        note="" if seconds else f"no {start_field}/{end_field}",
     )
+
+
+def _processing_charge(job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
+    return _timed_charge("processing", job, prices)
+
+
+def _transform_charge(job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
+    return _timed_charge("transform", job, prices)
 
 
 def _glue_charge(run: Mapping[str, Any], prices: PriceTable) -> JobCharge:

@@ -14,6 +14,25 @@ so a line the job printed is shown with ``ctx.show_output`` instead, to be logge
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
 from mlops_local.engine.jobs import ExecutionContext, Executor, JobLog, JobResult, JobStatus
 
-__all__ = ["ExecutionContext", "Executor", "JobLog", "JobResult", "JobStatus"]
+__all__ = ["ExecutionContext", "Executor", "JobLog", "JobResult", "JobStatus", "run_timed"]
+
+
+def run_timed(
+    run: Callable[[Mapping[str, Any], ExecutionContext], JobResult],
+    request: Mapping[str, Any],
+    ctx: ExecutionContext,
+    *,
+    start_field: str,
+    end_field: str,
+) -> JobResult:
+    """``run`` the job and report its start and end under the Describe fields its kind is billed by."""
+    started = datetime.now(UTC)
+    result = run(request, ctx)
+    result.describe_fields = {start_field: started, end_field: datetime.now(UTC), **result.describe_fields}
+    return result

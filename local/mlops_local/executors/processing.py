@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_local.executors.base import ExecutionContext, JobResult
+from mlops_local.executors.base import ExecutionContext, JobResult, run_timed
 from mlops_local.executors.s3_transfer import download_prefix, extract_tar, upload_folder
 from mlops_local.executors.subprocess_runner import child_environment, run_script
 
@@ -56,16 +55,11 @@ def container_command(entrypoint: Sequence[str], arguments: Sequence[str], paths
 
 def run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     """Run one ``CreateProcessingJob`` request; return what DescribeProcessingJob shows."""
-    started = datetime.now(UTC)
-    result = _run_processing_job(request, ctx)
     # What the job is billed for: the instances' time from start to end, as the API reports it
     # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeProcessingJob.html).
-    result.describe_fields = {
-        "ProcessingStartTime": started,
-        "ProcessingEndTime": datetime.now(UTC),
-        **result.describe_fields,
-    }
-    return result
+    return run_timed(
+        _run_processing_job, request, ctx, start_field="ProcessingStartTime", end_field="ProcessingEndTime"
+    )
 
 
 def _run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:

@@ -11,27 +11,21 @@ it never fails the whole job, so one corrupt upload cannot block a night's batch
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from mlops_local.engine.jobs import model_container
-from mlops_local.executors.base import ExecutionContext, JobResult
+from mlops_local.executors.base import ExecutionContext, JobResult, run_timed
 from mlops_local.executors.s3_transfer import join_s3_uri, list_keys, split_s3_uri
 from mlops_local.executors.serving import InvocationError, load_model_from_s3
 
 
 def run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
     """Run one ``CreateTransformJob`` request; return what DescribeTransformJob shows."""
-    started = datetime.now(UTC)
-    result = _run_transform_job(request, ctx)
     # SageMaker bills the interval from TransformStartTime to TransformEndTime
     # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTransformJob.html).
-    result.describe_fields = {
-        "TransformStartTime": started,
-        "TransformEndTime": datetime.now(UTC),
-        **result.describe_fields,
-    }
-    return result
+    return run_timed(
+        _run_transform_job, request, ctx, start_field="TransformStartTime", end_field="TransformEndTime"
+    )
 
 
 def _run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> JobResult:
