@@ -233,7 +233,9 @@ _TIMED_JOBS = {
 }
 
 
-def _timed_charge(kind: Literal["processing", "transform"], job: Mapping[str, Any], prices: PriceTable) -> JobCharge:
+def _timed_charge(
+    kind: Literal["processing", "transform"], job: Mapping[str, Any], prices: PriceTable
+) -> JobCharge:
     name_field, resources_path, start_field, end_field, line = _TIMED_JOBS[kind]
     resources: Mapping[str, Any] = job
     for field in resources_path:
