@@ -793,6 +793,14 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return follow_training()
 
 
+# The states before a run claims the uploads (its BeginRun loop): uploads pending then are its own.
+_BEFORE_THE_CLAIM = {"LoadConfig", "BeginRun", "RunDecision", "WaitForUploadsToSettle"}
+
+
+def _still_claiming(holder: str, running: list[dict[str, Any]]) -> bool:
+    return any(e["name"] == holder and e["current_state"] in _BEFORE_THE_CLAIM for e in running)
+
+
 def trigger_line(trigger: dict[str, Any], running: list[dict[str, Any]]) -> str:
     """One line of what the trigger waits for and what runs, for ``upload --wait``."""
     parts = []
@@ -801,6 +809,8 @@ def trigger_line(trigger: dict[str, Any], running: list[dict[str, Any]]) -> str:
         claimable = datetime.fromisoformat(trigger["claimable_at"])
         if claimable > datetime.now(UTC):
             parts.append(f"{pending}, quiet period ends {claimable:%H:%M:%S} UTC")
+        elif trigger["lease"] and _still_claiming(trigger["lease"]["holder"], running):
+            parts.append(f"{pending}, settled: {trigger['lease']['holder']} claims them next")
         elif trigger["lease"]:
             parts.append(f"{pending} for the follow-up run")
         else:

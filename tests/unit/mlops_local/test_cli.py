@@ -56,6 +56,12 @@ def test_settled_uploads_behind_another_run_wait_for_the_follow_up() -> None:
     assert line == "  3 upload(s) pending for the follow-up run; run lease: upload-a; upload-a: Train"
 
 
+def test_settled_uploads_of_a_run_still_in_its_quiet_period_are_its_own() -> None:
+    running = [{"name": "upload-a", "current_state": "WaitForUploadsToSettle", "status": "RUNNING"}]
+    line = trigger_line(state(pending=3, claimable_in=-5, holder="upload-a"), running)
+    assert line.startswith("  3 upload(s) pending, settled: upload-a claims them next;")
+
+
 def test_nothing_to_do_is_idle() -> None:
     assert trigger_line(state(), []) == "  idle"
 
