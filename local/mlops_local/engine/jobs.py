@@ -234,6 +234,12 @@ class JobRecord:
     def finished(self) -> bool:
         return self.done.is_set()
 
+    @property
+    def ended(self) -> bool:
+        """Whether Describe reports the job ended: its end status is set (ended_at is set first),
+        possibly a moment before ``finished``, while its log and job file are written."""
+        return self.ended_at is not None and self.status not in ("InProgress", "Stopping")
+
 
 class JobLifecycle:
     """Runs executors for created jobs and answers what Describe should say about them."""
@@ -403,7 +409,7 @@ class JobLifecycle:
         described.update({k: copy.deepcopy(v) for k, v in record.request.items() if k != "Tags"})
         described[_STATUS_FIELD[kind]] = "Stopping" if record.status == "Stopping" else record.status
         described["LastModifiedTime"] = record.ended_at or datetime.now(UTC)
-        if record.finished:
+        if record.ended:
             described[_END_TIME_FIELD[kind]] = record.ended_at
         else:
             described.pop(_END_TIME_FIELD[kind], None)
@@ -425,7 +431,7 @@ class JobLifecycle:
         described["JobRunState"] = _GLUE_STATE[record.status]
         described["StartedOn"] = record.started_at
         described["LastModifiedOn"] = record.ended_at or datetime.now(UTC)
-        if record.finished:
+        if record.ended:
             described["CompletedOn"] = record.ended_at
             described["ExecutionTime"] = int(
                 ((record.ended_at or record.started_at) - record.started_at).total_seconds()
