@@ -33,6 +33,8 @@ from mlops_local.engine.dead_letters import dead_letter_queues
 from mlops_local.engine.emulation import EMULATIONS, Emulation, LocalServices
 from mlops_local.engine.eventbridge import eventbridge_event
 from mlops_local.engine.events import EventRouter, SqsPoller, fire_schedule
+from mlops_local.engine.iam.facts import stack_facts
+from mlops_local.engine.iam.principals import RoleSession, credentials_for
 from mlops_local.engine.jobs import EndpointLifecycle, Executor, JobLifecycle
 from mlops_local.engine.lambdas import Invocation, LambdaRegistry
 from mlops_local.engine.moto_compat import WORKAROUNDS, Workaround, check_moto_version
@@ -183,6 +185,26 @@ class LocalRuntime:
             config=Config(retries={"mode": "standard", "max_attempts": 3}),
         )
 
+    def role_client(self, role_arn: str, session_name: str) -> Callable[[str], Any]:
+        """Clients acting as ``role_arn`` (a job's or an event source mapping's calls), IAM enforced."""
+        credentials = credentials_for(RoleSession(role_arn, session_name)).as_client_arguments()
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                region_name=REGION,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}),
+                **credentials,
+            )
+
+        return client
+
+    @property
+    def iam_denials(self) -> list[Any]:
+        """Every call IAM enforcement refused so far (``AccessDenied`` with session, action, resource)."""
+        authority = self._services.iam_authority if self._services else None
+        return list(authority.denials) if authority else []
+
     @property
     def patches_applied(self) -> list[str]:
         """The workarounds and emulations in force, in the order they were applied."""
@@ -206,6 +228,7 @@ class LocalRuntime:
             executors=self._executors,
             load_executor=load_executor,
             on_progress=lambda kind, name, message: self._on_progress(f"{kind} {name}: {message}"),
+            client_as=self.role_client,
         )
         self.endpoints = EndpointLifecycle(host=host, client=self.client)
         throttle = getattr(self.faults, "take_throttle", None)
@@ -221,6 +244,7 @@ class LocalRuntime:
         self._services.event_targets = self.router = EventRouter(
             self.stack.rules, self.stack.functions, self.client
         )
+        self._services.stack_facts = stack_facts(self.stack)
         self.timings["provisioning_seconds"] = time.monotonic() - began
         self._start_pollers()
         self.timings["start_seconds"] = time.monotonic() - began
@@ -242,8 +266,17 @@ class LocalRuntime:
     def _start_pollers(self) -> None:
         for mapping in self.provisioned.event_source_mappings:
             if mapping.enabled:
+                function = self.provisioned.functions.find(mapping.function)
+                # The mapping polls with the function's execution role.
+                role_client = (
+                    self.role_client(function.role_arn, function.function_name) if function.role_arn else None
+                )
                 poller = SqsPoller(
-                    mapping, self.provisioned.functions, self.client, time_factor=self.time_factor
+                    mapping,
+                    self.provisioned.functions,
+                    self.client,
+                    time_factor=self.time_factor,
+                    role_client=role_client,
                 )
                 poller.start()
                 self._pollers.append(poller)

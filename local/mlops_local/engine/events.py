@@ -159,14 +159,17 @@ class SqsPoller:
         *,
         time_factor: float = 1.0,
         idle_poll_seconds: float = 0.2,
+        role_client: Callable[[str], Any] | None = None,
     ) -> None:
+        """``role_client``: clients acting as the function's execution role, which Lambda polls with."""
         self.mapping = mapping
         self._lambdas = lambdas
-        self._sqs = client("sqs")
-        self._queue_url = self._sqs.get_queue_url(QueueName=mapping.queue_arn.rsplit(":", 1)[1])["QueueUrl"]
-        visibility = self._sqs.get_queue_attributes(
+        setup = client("sqs")
+        self._queue_url = setup.get_queue_url(QueueName=mapping.queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+        visibility = setup.get_queue_attributes(
             QueueUrl=self._queue_url, AttributeNames=["VisibilityTimeout"]
         )
+        self._sqs = (role_client or client)("sqs")
         self._visibility_seconds = int(visibility["Attributes"].get("VisibilityTimeout", "30"))
         self._time_factor = time_factor
         self._idle_poll_seconds = idle_poll_seconds
@@ -230,7 +233,7 @@ class SqsPoller:
         event = {"Records": [self._record(m) for m in messages]}
         self.batches.append([m["MessageId"] for m in messages])
         outcome = self._lambdas.invoke(self.mapping.function, event)
-        failed = self._failed_ids(messages, outcome.payload, outcome.function_error)
+        failed = self._failed_ids(messages, outcome.payload, outcome.failed)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
@@ -242,11 +245,9 @@ class SqsPoller:
             )
         # Failed messages stay invisible for the rest of their visibility timeout, then return.
 
-    def _failed_ids(
-        self, messages: list[dict[str, Any]], payload: Any, function_error: str | None
-    ) -> set[str]:
+    def _failed_ids(self, messages: list[dict[str, Any]], payload: Any, invocation_failed: bool) -> set[str]:
         all_ids = {m["MessageId"] for m in messages}
-        if function_error:
+        if invocation_failed:
             return all_ids
         if not self.mapping.report_batch_item_failures or not isinstance(payload, dict):
             return set()

@@ -35,6 +35,14 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 JobKind = Literal["glue", "training", "tuning", "processing", "transform"]
+# The session name each service's jobs act under (it only appears in AccessDenied messages).
+_SESSION_NAMES = {
+    "glue": "GlueJobRunnerSession",
+    "training": "SageMaker",
+    "tuning": "SageMaker",
+    "processing": "SageMaker",
+    "transform": "SageMaker",
+}
 JobStatus = Literal["Completed", "Failed", "Stopped"]
 
 
@@ -254,9 +262,15 @@ class JobLifecycle:
         executors: Mapping[str, Executor] | None = None,
         load_executor: Callable[[str], Executor] | None = None,
         on_progress: Callable[[str, str, str], None] | None = None,
+        client_as: Callable[[str, str], Callable[[str], Any]] | None = None,
     ) -> None:
-        """``executors`` by job kind win over ``load_executor``, which finds the others on first use."""
+        """``executors`` by job kind win over ``load_executor``, which finds the others on first use.
+
+        ``client_as(role ARN, session name)`` gives clients acting as a role: a job reads its input
+        and writes its output as the role it was given, as Glue and SageMaker do.
+        """
         self._client = client
+        self._client_as = client_as
         self._run_dir = run_dir
         self._project_root = project_root
         self.faults = faults
@@ -308,8 +322,12 @@ class JobLifecycle:
             status=record.status,
             started_at=record.started_at.isoformat(),
         )
+        role_arn = self._job_role(kind, request, job) if self._client_as else ""
+        data_client = (
+            self._client_as(role_arn, _SESSION_NAMES[kind]) if self._client_as and role_arn else self._client
+        )
         context = ExecutionContext(
-            s3=self._client("s3"),
+            s3=data_client("s3"),
             client=self._client,
             workdir=workdir,
             project_root=self._project_root,
@@ -325,6 +343,17 @@ class JobLifecycle:
         )
         worker.start()
         return record
+
+    def _job_role(self, kind: str, request: dict[str, Any], job: dict[str, Any] | None) -> str:
+        """The role the service runs the job as (a transform job runs as its model's role)."""
+        if kind == "glue":
+            return str((job or {}).get("Role", ""))
+        if kind == "tuning":
+            return str(request.get("TrainingJobDefinition", {}).get("RoleArn", ""))
+        if kind == "transform" and request.get("ModelName"):
+            model = self._client("sagemaker").describe_model(ModelName=request["ModelName"])
+            return str(model.get("ExecutionRoleArn", ""))
+        return str(request.get("RoleArn", ""))
 
     def stop(self, kind: str, name: str) -> bool:
         """Ask a job to stop; it ends Stopped when its executor returns. False if unknown."""

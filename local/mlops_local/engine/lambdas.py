@@ -21,16 +21,22 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
+
 from mlops_local.engine.environment import set_environment
 
 # Module-level caches that hold one cold start's view of the environment: (module, function).
 _COLD_START_CACHES = (("mlops_common.settings", "settings_for"),)
+# Module-level state each function's process keeps for itself on AWS: (module, dict attribute).
+# The shared layer caches boto3 clients, and a client holds the credentials it was created with:
+# each function gets its own cache, as its own process would have.
+_PER_FUNCTION_STATE = (("mlops_common.adapters.aws", "_clients"),)
 
 # Environment every local invocation gets on top of the function's own: X-Ray has no daemon here,
 # and EMF metrics would only add noise to the console.
@@ -59,6 +65,19 @@ class LambdaFunction:
     environment: dict[str, str] = field(default_factory=dict)
     timeout_seconds: int = 3
     memory_mb: int = 128
+    role_arn: str = ""
+    kms_key_arn: str = ""  # the customer managed key encrypting the environment, if any
+    # The execution role's session credentials, as Lambda puts them in the environment.
+    credentials: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvokeRefusal:
+    """Invoke refused before the handler ran (an API error, not a function error)."""
+
+    status: int
+    code: str
+    message: str
 
 
 @dataclass
@@ -67,6 +86,11 @@ class Invocation:
 
     payload: Any
     function_error: str | None = None  # "Unhandled" when the handler raised
+    refusal: InvokeRefusal | None = None  # Invoke's own error: the handler never ran
+
+    @property
+    def failed(self) -> bool:
+        return self.function_error is not None or self.refusal is not None
 
     @property
     def payload_bytes(self) -> bytes:
@@ -98,6 +122,9 @@ class LambdaRegistry:
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.RLock()
         self.invocations: list[tuple[str, Any, Invocation]] = []  # (logical id, event, outcome)
+        # Checks Lambda makes before running the handler (decrypting the environment, for one).
+        self.before_invoke: Callable[[LambdaFunction], InvokeRefusal | None] | None = None
+        self._state: dict[str, dict[tuple[str, str], dict[Any, Any]]] = {}
 
     def register(self, function: LambdaFunction) -> None:
         self._functions[function.logical_id] = function
@@ -117,7 +144,12 @@ class LambdaRegistry:
     def invoke(self, reference: str, event: Any) -> Invocation:
         """Run the function's handler on ``event``; an exception becomes a function error."""
         function = self.find(reference)
-        with self._lock, _environment(function):
+        refusal = self.before_invoke(function) if self.before_invoke else None
+        if refusal is not None:
+            outcome = Invocation(payload={"Message": refusal.message}, refusal=refusal)
+            self.invocations.append((function.logical_id, event, outcome))
+            return outcome
+        with self._lock, _environment(function), _own_state(self._state.setdefault(function.logical_id, {})):
             handler = self._handler(function)
             try:
                 result = handler(json.loads(json.dumps(event)), LambdaContext(function))
@@ -166,12 +198,14 @@ def _environment(function: LambdaFunction) -> Iterator[None]:
     variables = {
         **_LOCAL_ENVIRONMENT,
         **function.environment,
+        **function.credentials,
         "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
     }
     # Other threads keep running meanwhile: the changes go through the environment lock.
     saved = set_environment(variables)
     _clear_cold_start_caches()
+    _forget_resolved_credentials()
     # Layers stay on the path for the whole call: handlers import lazily.
     with _on_path(function.layer_dirs):
         try:
@@ -179,6 +213,35 @@ def _environment(function: LambdaFunction) -> Iterator[None]:
         finally:
             set_environment(saved)
             _clear_cold_start_caches()
+            _forget_resolved_credentials()
+
+
+@contextlib.contextmanager
+def _own_state(saved: dict[tuple[str, str], dict[Any, Any]]) -> Iterator[None]:
+    """The function's own copy of each per-process module state for the length of one call."""
+    swapped: list[tuple[ModuleType, str, dict[Any, Any]]] = []
+    for module_name, attribute in _PER_FUNCTION_STATE:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(getattr(module, attribute, None), dict):
+            swapped.append((module, attribute, getattr(module, attribute)))
+            setattr(module, attribute, saved.setdefault((module_name, attribute), {}))
+    try:
+        yield
+    finally:
+        for module, attribute, shared in swapped:
+            setattr(module, attribute, shared)
+
+
+def _forget_resolved_credentials() -> None:
+    """Make boto3's default session read the credentials of the environment again.
+
+    botocore resolves a session's credentials once and keeps them; each function's process on AWS
+    starts with its own role's. Only handlers use the default chain here (the engine, jobs and the
+    runtime pass credentials explicitly), and invocations run one at a time.
+    """
+    session = boto3.DEFAULT_SESSION
+    if session is not None:
+        session._session._credentials = None
 
 
 def _clear_cold_start_caches() -> None:

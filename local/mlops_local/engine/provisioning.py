@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_local.engine.events import EventRule, EventSourceMapping, Schedule
+from mlops_local.engine.iam.principals import RoleSession, credentials_for
 from mlops_local.engine.intrinsics import IntrinsicResolver, referenced_resources
 from mlops_local.engine.lambdas import LambdaFunction, LambdaRegistry
 from mlops_local.engine.template import ACCOUNT_ID, PSEUDO_PARAMETERS, REGION, LoadedTemplate
@@ -411,7 +412,12 @@ def _lambda_function(p: Provisioner, logical_id: str, props: dict[str, Any]) -> 
         environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
         timeout_seconds=int(props.get("Timeout", 3)),
         memory_mb=int(props.get("MemorySize", 128)),
+        role_arn=str(props.get("Role", "")),
+        kms_key_arn=str(props.get("KmsKeyArn", "")),
     )
+    if function.role_arn:
+        # Lambda's session for the execution role is named after the function.
+        function.credentials = credentials_for(RoleSession(function.role_arn, name)).as_environment()
     p.stack.functions.register(function)
     return ProvisionedResource(logical_id, "AWS::Lambda::Function", name, {"Arn": arn})
 

@@ -12,6 +12,7 @@ from mlops_local.engine.emulation import (
     botocore_environment_lock,
     eventbridge_targets,
     glue_job_runs,
+    iam_enforcement,
     lambda_invoke,
     sagemaker_endpoints,
     sagemaker_jobs,
@@ -28,6 +29,7 @@ EMULATIONS: dict[str, Emulation] = {
     emulation.name: emulation
     for emulation in (
         botocore_environment_lock.EMULATION,
+        iam_enforcement.EMULATION,
         lambda_invoke.EMULATION,
         throttling.EMULATION,
         sagemaker_jobs.EMULATION,

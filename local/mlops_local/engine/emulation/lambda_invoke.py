@@ -29,6 +29,8 @@ def lambda_invoke_hook(registry: LambdaRegistry) -> Callable[..., Any]:
         event = json.loads(body.decode() if isinstance(body, bytes) else body or "{}")
         invocation_type = params.get("headers", {}).get("X-Amz-Invocation-Type", "RequestResponse")
         outcome = registry.invoke(function.logical_id, event)
+        if outcome.refusal is not None:
+            return error_answer(outcome.refusal.status, outcome.refusal.code, outcome.refusal.message)
         payload = outcome.payload_bytes
         parsed: dict[str, Any] = {
             "StatusCode": 202 if invocation_type == "Event" else 200,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlops_local.engine.eventbridge import EventTargets
 from mlops_local.engine.jobs import EndpointLifecycle, JobLifecycle
@@ -27,6 +28,10 @@ class LocalServices:
     # (service, operation) -> whether to answer ThrottlingException; None: nothing is throttled.
     should_throttle: Callable[[str, str], bool] | None = None
     event_targets: EventTargets | None = None
+    # Filled once provisioning is done: what IAM enforcement reads about the stack
+    # (``engine.iam.facts.StackFacts``), and the enforcement's own record of refusals.
+    stack_facts: Any = None
+    iam_authority: Any = None
 
 
 @dataclass(eq=False)
