@@ -7,7 +7,8 @@ the challenger's predictions, computed exactly as the endpoint computes them per
 
 Models are scored by label name, so a champion trained on another label set is still compared on
 the same images: a prediction of a label the test split does not have is wrong, and the champion's
-entry says which labels differ.
+entry says which labels differ. The challenger's entry carries the summary of its training
+diagnostics (``diagnostics.json`` beside its ``model.pt``) on to the gate and the notifications.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import logging
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import numpy as np
 from classification_metrics import classification_report
 from image_decoding import resize_for_model
 from image_features import image_features, prediction_features
-from model_artifact import LoadedModel, find_model_source, load_model
+from model_artifact import LoadedModel, find_model_source, load_diagnostics, load_model
 from model_monitor_format import DEFAULT_DRIFT_THRESHOLD, write_baseline
 from parquet_dataset import ImageSplit, load_split
 from PIL import Image
@@ -103,6 +105,19 @@ def load_champion(location: Path) -> tuple[LoadedModel | None, str | None]:
         return None, f"champion model could not be loaded: {exc}"
 
 
+def diagnostics_summary(location: Path) -> dict[str, Any] | None:
+    """The ``status``, ``issues`` and ``checks`` of a model's training diagnostics; None when it has
+    none or they cannot be read (they inform, they never block an evaluation)."""
+    try:
+        document = load_diagnostics(location)
+    except (OSError, ValueError, tarfile.TarError) as exc:
+        LOG.warning("training diagnostics of %s cannot be read: %s", location, exc)
+        return None
+    if document is None:
+        return None
+    return {key: document[key] for key in ("status", "issues", "checks") if key in document}
+
+
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run the evaluation and write its outputs; returns the evaluation document."""
     challenger = load_model(args.challenger_model)
@@ -111,6 +126,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     labels = sorted(set(split.labels) | set(challenger.labels))
     normal_class = challenger.normal_class
     challenger_entry, challenger_probabilities = score_model(challenger, split, labels, normal_class)
+    challenger_entry["diagnostics"] = diagnostics_summary(args.challenger_model)
     champion_entry = score_model(champion, split, labels, normal_class)[0] if champion else None
     document: dict[str, Any] = {
         "labels": labels,

@@ -1,4 +1,5 @@
-"""The ``model.pt`` file (docs/contracts.md "Training") and loading a model from any of its forms.
+"""The ``model.pt`` file (docs/contracts.md "Training") and loading a model from any of its forms,
+and the ``diagnostics.json`` training writes beside it.
 
 A model arrives as an unpacked model directory, a directory holding ``model.tar.gz`` (a processing
 job input), or the ``model.tar.gz`` itself. ``model.pt`` holds only tensors and plain values, so it
@@ -7,6 +8,7 @@ loads with ``weights_only=True``: no pickled code from an artefact ever runs.
 
 from __future__ import annotations
 
+import json
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from torch import nn
 
 MODEL_FILE = "model.pt"
 MODEL_ARCHIVE = "model.tar.gz"
+DIAGNOSTICS_FILE = "diagnostics.json"
+# diagnostics.json is a few kilobytes; anything far larger is not one.
+MAX_DIAGNOSTICS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -116,3 +121,36 @@ def load_model(location: Path) -> LoadedModel:
         if not model_file.is_file():
             raise FileNotFoundError(f"{source} holds no {MODEL_FILE} at its root")
         return load_model_file(model_file)
+
+
+def load_diagnostics(location: Path) -> dict[str, Any] | None:
+    """The training diagnostics stored with a model (``diagnostics.json`` in the model directory or
+    at the root of ``model.tar.gz``); None when the model has none (trained before they existed).
+
+    Raises ``ValueError`` when the file is there but is not a JSON object of a sensible size.
+    """
+    source = find_model_source(location)
+    if source is None:
+        raise FileNotFoundError(f"no {MODEL_FILE} or {MODEL_ARCHIVE} at {location}")
+    if source.name == MODEL_FILE:
+        path = source.parent / DIAGNOSTICS_FILE
+        if not path.is_file():
+            return None
+        if path.stat().st_size > MAX_DIAGNOSTICS_BYTES:
+            raise ValueError(f"{path} is larger than {MAX_DIAGNOSTICS_BYTES} bytes")
+        raw = path.read_bytes()
+    else:
+        with tarfile.open(source, "r:gz") as archive:
+            # At the archive's root, named with or without a leading "./".
+            names = {m.name.removeprefix("./"): m for m in archive.getmembers()}
+            member = names.get(DIAGNOSTICS_FILE)
+            if member is None:
+                return None
+            if not member.isfile() or member.size > MAX_DIAGNOSTICS_BYTES:
+                raise ValueError(f"{DIAGNOSTICS_FILE} in {source} is not a regular file of a sensible size")
+            stream = archive.extractfile(member)
+            raw = stream.read() if stream is not None else b""
+    document = json.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError(f"{DIAGNOSTICS_FILE} of {location} is not a JSON object")
+    return document

@@ -1,9 +1,10 @@
 """SageMaker script-mode training entry point for the defect classifier.
 
 Reads the train and validation channels (Parquet shards), trains with early stopping on the
-objective metric, prints one metric line per epoch for ``MetricDefinitions``, checkpoints every
-epoch (and on SIGTERM) for managed spot training, and writes ``model.pt``, ``metrics.json`` and
-the serving ``code/`` to ``SM_MODEL_DIR``. See docs/training.md.
+objective metric, prints one metric line per epoch for ``MetricDefinitions`` (with the training
+diagnostics of ``diagnostics.py``), checkpoints every epoch (and on SIGTERM) for managed spot
+training, and writes ``model.pt``, ``metrics.json``, ``diagnostics.json`` and the serving ``code/``
+to ``SM_MODEL_DIR``. See docs/training.md.
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import defect_model
+import diagnostics
 import numpy as np
 import torch
 from augmentation import augment_batch
 from checkpointing import EXIT_TERMINATED, TerminationRequest, load_checkpoint, save_checkpoint
 from classification_metrics import classification_report
 from hyperparameters import OBJECTIVE_METRICS, Hyperparameters, parse_hyperparameters
-from model_artifact import save_model_file
+from model_artifact import DIAGNOSTICS_FILE, save_model_file
 from parquet_dataset import ImageSplit, load_split
 from torch import nn
 
@@ -76,6 +79,8 @@ class RunState:
     best_report: dict[str, Any] | None = None
     epochs_without_improvement: int = 0
     stopped_early: bool = False
+    # One ``diagnostics.EpochSignals`` (as a dict) per epoch done.
+    diagnostic_signals: list[dict[str, Any]] = field(default_factory=list)
     # The epoch being trained when SIGTERM arrived: its batch order and progress.
     partial_epoch: dict[str, Any] | None = None
 
@@ -115,6 +120,8 @@ class Trainer:
         index = {label: i for i, label in enumerate(labels)}
         self.train_targets = torch.tensor([index[label] for label in train.labels], dtype=torch.long)
         self.validation_targets = np.array([index[label] for label in validation.labels])
+        counts = Counter(train.labels)
+        self.class_counts = {label: counts[label] for label in labels}
         train_mean, train_std = defect_model.channel_statistics(train.images)
         self.mean, self.std = defect_model.normalisation_for(hp.model, train_mean, train_std)
 
@@ -130,6 +137,7 @@ class Trainer:
         )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=hp.epochs)
         self.criterion = nn.CrossEntropyLoss(weight=self._class_weights())
+        self.trainable = [p for p in self.network.parameters() if p.requires_grad]
         self.state = RunState()
 
     def _class_weights(self) -> torch.Tensor | None:
@@ -183,7 +191,9 @@ class Trainer:
                 self._save(checkpoint_dir)
                 return False
             entry = self._end_epoch()
-            print(metric_line(entry), flush=True)
+            signals = self.signals()
+            checks = diagnostics.epoch_checks(signals, self.class_counts, self.hp.learning_rate)
+            print(f"{metric_line(entry)} {diagnostics.metric_fields(checks, signals[-1])}", flush=True)
             self._save(checkpoint_dir)
             if termination.requested:
                 return False
@@ -204,6 +214,8 @@ class Trainer:
             "started": time.monotonic(),
         }
         partial["started"] = time.monotonic() - partial.get("elapsed", 0.0)
+        for key in ("correct", "gradient_norm_sum", "gradient_norm_max", "gradient_steps", "nonfinite_steps"):
+            partial.setdefault(key, 0)
         self.state.partial_epoch = None
         order: torch.Tensor = partial["order"]
         batch_count = (len(order) + self.hp.batch_size - 1) // self.hp.batch_size
@@ -220,15 +232,35 @@ class Trainer:
             if self.hp.augment:
                 inputs = augment_batch(inputs, self.generator)
             inputs = defect_model.normalise(inputs, self.mean, self.std)
+            targets = self.train_targets[rows]
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.criterion(self.network(inputs), self.train_targets[rows])
+            logits = self.network(inputs)
+            loss = self.criterion(logits, targets)
             loss.backward()
+            self._record_gradient_norm(partial)
             self.optimizer.step()
             partial["loss_sum"] += float(loss.item()) * len(rows)
             partial["samples"] += len(rows)
+            # The diagnostics' training accuracy, from the logits this step computed anyway.
+            partial["correct"] += int((logits.detach().argmax(dim=1) == targets).sum())
+        # The rate this epoch trained with, before the schedule moves it for the next one.
+        partial["learning_rate"] = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
         self.state.partial_epoch = {**partial, "next_batch": batch_count}
         return True
+
+    def _record_gradient_norm(self, partial: dict[str, Any]) -> None:
+        """Add this step's global gradient norm (L2 over every parameter's gradient) to the epoch's."""
+        grads = [p.grad.detach() for p in self.trainable if p.grad is not None]
+        if not grads:
+            return
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+        if not np.isfinite(norm):
+            partial["nonfinite_steps"] += 1
+            return
+        partial["gradient_norm_sum"] += norm
+        partial["gradient_norm_max"] = max(partial["gradient_norm_max"], norm)
+        partial["gradient_steps"] += 1
 
     def _end_epoch(self) -> dict[str, float]:
         partial = self.state.partial_epoch
@@ -252,6 +284,19 @@ class Trainer:
             "seconds": time.monotonic() - partial["started"],
         }
         self.state.history.append(entry)
+        steps = partial.get("gradient_steps", 0)
+        signals = diagnostics.EpochSignals(
+            epoch=int(partial["epoch"]),
+            train_loss=entry["train_loss"],
+            validation_loss=validation_loss,
+            train_accuracy=partial.get("correct", 0) / max(partial["samples"], 1),
+            validation_accuracy=report["accuracy"],
+            learning_rate=float(partial.get("learning_rate", self.hp.learning_rate)),
+            gradient_norm=partial.get("gradient_norm_sum", 0.0) / steps if steps else float("nan"),
+            gradient_norm_max=float(partial.get("gradient_norm_max", 0.0)) if steps else float("nan"),
+            nonfinite_gradient_steps=int(partial.get("nonfinite_steps", 0)),
+        )
+        self.state.diagnostic_signals.append(signals.as_dict())
         self.state.epochs_done = partial["epoch"]
         self._track_best(entry, report)
         return entry
@@ -279,6 +324,16 @@ class Trainer:
                     "early stop after epoch %d: no improvement in %d epochs", entry["epoch"], self.hp.patience
                 )
                 state.stopped_early = True
+
+    def signals(self) -> list[diagnostics.EpochSignals]:
+        """The diagnostics' signals of every epoch done."""
+        return [diagnostics.EpochSignals(**signals) for signals in self.state.diagnostic_signals]
+
+    def diagnostics_document(self) -> dict[str, Any]:
+        """``diagnostics.json``: the verdict of every check for this run and its kept epoch."""
+        return diagnostics.diagnostics_document(
+            self.signals(), self.class_counts, self.hp.learning_rate, self.state.best_epoch
+        )
 
     def best_network(self) -> nn.Module:
         """The network with the best epoch's weights loaded."""
@@ -321,7 +376,8 @@ def copy_serving_code(model_dir: Path) -> list[str]:
 
 
 def write_outputs(trainer: Trainer, paths: TrainingPaths) -> dict[str, Any]:
-    """Write model.pt, metrics.json and code/ to the model dir, and the curve to the output dir."""
+    """Write model.pt, metrics.json, diagnostics.json and code/ to the model dir, and the curve to
+    the output dir."""
     state = trainer.state
     report = state.best_report or {}
     paths.model_dir.mkdir(parents=True, exist_ok=True)
@@ -354,6 +410,8 @@ def write_outputs(trainer: Trainer, paths: TrainingPaths) -> dict[str, Any]:
         "history": state.history,
     }
     (paths.model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    diagnostics_json = json.dumps(trainer.diagnostics_document(), indent=2)
+    (paths.model_dir / DIAGNOSTICS_FILE).write_text(diagnostics_json, encoding="utf-8")
     copy_serving_code(paths.model_dir)
     paths.output_data_dir.mkdir(parents=True, exist_ok=True)
     (paths.output_data_dir / "history.json").write_text(json.dumps(state.history, indent=2), encoding="utf-8")
@@ -417,8 +475,17 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         termination.restore()
     metrics = write_outputs(trainer, paths)
     best = next(entry for entry in trainer.state.history if entry["epoch"] == trainer.state.best_epoch)
-    # The tuner takes the last value a MetricDefinition matched: end with the kept epoch's values.
-    print(metric_line(best, prefix="best_epoch"), flush=True)
+    verdict = diagnostics.run_checks(
+        trainer.signals(), trainer.class_counts, hp.learning_rate, trainer.state.best_epoch
+    )
+    best_signals = next((s for s in trainer.signals() if s.epoch == trainer.state.best_epoch), None)
+    for name, check in verdict.items():
+        if check.has_issues:
+            LOG.warning("diagnostic %s: %s", name, check.reason)
+    # The tuner takes the last value a MetricDefinition matched: end with the kept epoch's values
+    # (and the diagnostics' verdict for the run).
+    verdict_fields = diagnostics.metric_fields(verdict, best_signals)
+    print(f"{metric_line(best, prefix='best_epoch')} {verdict_fields}", flush=True)
     LOG.info(
         "best epoch %d: accuracy %.4f, macro F1 %.4f",
         metrics["best_epoch"],

@@ -467,6 +467,28 @@ def _table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def training_diagnostics(report: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The trained model's diagnostics (training/diagnostics.py), as the evaluation carried them to
+    the gate: ``report["gate"]["metrics"]["challenger"]["diagnostics"]``; None when there are none."""
+    metrics = (report.get("gate") or {}).get("metrics") or {}
+    found = (metrics.get("challenger") or {}).get("diagnostics")
+    return found if isinstance(found, Mapping) else None
+
+
+def _diagnostics_section(found: Mapping[str, Any] | None) -> str:
+    """A table of every check's status and reason, under the run's status."""
+    if found is None:
+        return _section("Training diagnostics", "<p>The trained model reported no diagnostics.</p>")
+    checks = found.get("checks") or {}
+    rows = (
+        (name, str(check.get("status", "")).replace("_", " "), check.get("reason", ""))
+        for name, check in checks.items()
+        if isinstance(check, Mapping)
+    )
+    status = str(found.get("status", "unknown")).replace("_", " ")
+    return _section(f"Training diagnostics: {status}", _table(rows, ("check", "status", "reason")))
+
+
 def _section(title: str, *parts: str) -> str:
     return f"<section><h2>{html.escape(title)}</h2>{''.join(parts)}</section>"
 
@@ -506,6 +528,8 @@ def render_html(report: Mapping[str, Any], pictures: Mapping[str, str]) -> str:
     tuning_parts = [_image(pictures[key], key) for key in ("tuning", "training curves") if key in pictures]
     if tuning_parts:
         sections.append(_section("Tuning and training", *tuning_parts))
+    if report.get("gate"):
+        sections.append(_diagnostics_section(training_diagnostics(report)))
     gate = report.get("gate", {})
     sections.append(
         _section(

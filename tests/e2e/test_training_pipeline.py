@@ -678,3 +678,40 @@ def test_drift_violations_start_exactly_one_retraining(runtime: LocalRuntime, da
         if rule == "MonitoringViolationRule"
     ]
     assert answers == ["started", "cooldown"]
+
+
+def test_a_role_missing_one_statement_fails_the_run_naming_the_role_and_action(runtime: LocalRuntime) -> None:
+    """IAM is enforced per role: drop the statement that lets the pipeline invoke its functions."""
+    iam = runtime.client("iam")
+    role = runtime.provisioned.ref("TrainingPipelineRole")
+    policies = {
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    name, document = next(
+        (name, document)
+        for name, document in policies.items()
+        if any("lambda:InvokeFunction" in json.dumps(s.get("Action")) for s in document["Statement"])
+    )
+    reduced = {
+        **document,
+        "Statement": [
+            s for s in document["Statement"] if "lambda:InvokeFunction" not in json.dumps(s.get("Action"))
+        ],
+    }
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(reduced))
+    try:
+        described, visited = _run(runtime, "a role lost one statement")
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+    assert described["status"] == "FAILED"
+    assert visited[-1] == "BeginRun"
+    begin_run = runtime.provisioned.ref("BeginRunFunction")
+    expected = (
+        f"assumed-role/{role}/StepFunctions is not authorized to perform: lambda:InvokeFunction on resource: "
+        f"arn:aws:lambda:us-east-1:123456789012:function:{begin_run}"
+    )
+    assert expected in described["cause"]
+    message = _failure_notification(runtime, described["name"]).json()
+    assert (message["failed_state"], message["error"]) == ("BeginRun", "Lambda.AccessDeniedException")
+    assert expected in message["cause"]

@@ -22,6 +22,8 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -235,6 +237,33 @@ class ChampionOutput(TaskOutput):
     endpoint_config_name: str | None = None
 
 
+# --- classify_training_failure (the spot fallback) -------------------------------------------
+
+
+class CaughtError(AwsEvent):
+    """What a Catch writes at its ResultPath: the error's name and its cause
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+
+    error: str = Field(alias="Error")
+    cause: str = Field(default="", alias="Cause")
+
+
+class ClassifyTrainingFailureInput(TaskInput):
+    """The error a failed Tune or Train task was caught with (``$.capacity_error``)."""
+
+    failure: CaughtError
+
+
+class TrainingFailureClassification(TaskOutput):
+    # Whether on-demand capacity may succeed where spot did not (domain.training_failures).
+    capacity: bool
+    reason: str
+    job_kind: Literal["tuning", "training"] | None = None
+    job_name: str | None = None
+    failed_training_jobs: int = 0  # the failed training jobs read (a tuning job's trials)
+    capacity_failures: int = 0  # of those, the ones SageMaker could not get instances for
+
+
 # --- evaluate_model (the gate) ------------------------------------------------------------
 
 
@@ -291,6 +320,20 @@ class ClassMetrics(_Proportions):
     support: int | None = None
 
 
+class DiagnosticCheck(AwsEvent):
+    status: Literal["ok", "issues_found"]
+    reason: str = Field(default="", max_length=500)
+
+
+class TrainingDiagnostics(AwsEvent):
+    """The summary of a model's training diagnostics (``training/diagnostics.py``): the run's
+    status, one line per check with issues, and every check's status and reason."""
+
+    status: Literal["ok", "issues_found"]
+    issues: list[str] = Field(default_factory=list, max_length=20)
+    checks: dict[str, DiagnosticCheck] = Field(default_factory=dict, max_length=20)
+
+
 class ModelMetrics(_Proportions):
     """One model's block of ``evaluation.json``; every metric may be missing (then it fails)."""
 
@@ -301,6 +344,20 @@ class ModelMetrics(_Proportions):
     macro_f1: float | None = None
     min_defect_recall: float | None = None
     per_class: dict[str, ClassMetrics] = Field(default_factory=dict)
+    # Informs people (the notifications, the run report), never the gate: diagnostics that are
+    # absent (a model trained before them) or not in their format read None instead of failing.
+    diagnostics: TrainingDiagnostics | None = None
+
+    @field_validator("diagnostics", mode="wrap")
+    @classmethod
+    def _diagnostics_or_none(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler
+    ) -> TrainingDiagnostics | None:
+        try:
+            result: TrainingDiagnostics | None = handler(value)
+        except ValidationError:
+            return None
+        return result
 
 
 class Evaluation(AwsEvent):

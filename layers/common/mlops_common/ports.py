@@ -163,3 +163,12 @@ class MonitoringSchedules(Protocol):
 
 class ProcessingJobs(Protocol):
     def describe_processing_job(self, job_name: str) -> dict[str, Any]: ...
+
+
+class TrainingJobs(Protocol):
+    def failed_training_jobs(self, tuning_job_name: str) -> list[dict[str, Any]]:
+        """The tuning job's Failed training jobs (ListTrainingJobsForHyperParameterTuningJob
+        summaries), all pages."""
+        ...
+
+    def describe_training_job(self, job_name: str) -> dict[str, Any]: ...

@@ -102,6 +102,10 @@ class ResolveChampionSettings(_Settings):
     endpoint_name: str
 
 
+class ClassifyTrainingFailureSettings(_Settings):
+    """Nothing of its own: the failure it is given names the job, SageMaker says the rest."""
+
+
 class GateSettings(_Settings):
     normal_class: str = "ok"
     gate_min_accuracy: float = 0.9

@@ -23,6 +23,7 @@ from mlops_local.executors.subprocess_runner import child_environment, run_scrip
 CONTAINER_ROOT = "/opt/ml/processing"
 _PYTHON_NAMES = frozenset({"python", "python3", "python3.11"})
 CODE_ARCHIVE = "sourcedir.tar.gz"
+SEE_JOB_LOGS = "AlgorithmError: See job logs for more information"
 
 
 class PathMap:
@@ -101,11 +102,14 @@ def _run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> Jo
     if outcome.timed_out:
         return JobResult(status="Stopped", describe_fields={"ExitMessage": "MaxRuntimeExceeded"})
     if outcome.returncode != 0:
-        message = outcome.error_message
+        # SageMaker's FailureReason for a container that exited non-zero says only where to look;
+        # what the container said is its ExitMessage (SageMaker's own test of a failing processing
+        # job: https://github.com/aws/sagemaker-spark-container,
+        # test/integration/sagemaker/test_sagemaker_spark_errors.py).
         return JobResult(
             status="Failed",
-            failure_reason=f"AlgorithmError: {message}",
-            describe_fields={"ExitMessage": message},
+            failure_reason=SEE_JOB_LOGS,
+            describe_fields={"ExitMessage": outcome.error_message},
         )
     for item in outputs:
         s3_output = item["S3Output"]

@@ -48,7 +48,9 @@ from mlops_local.executors.s3_transfer import (
 )
 from mlops_local.executors.subprocess_runner import ScriptProcess, child_environment
 
-# SageMaker's FailureReason when it cannot get instances (spot or on-demand) for a job.
+# SageMaker's FailureReason when it cannot get instances (spot or on-demand) for a job: it begins
+# with "CapacityError" (https://docs.aws.amazon.com/batch/latest/userguide/sm_job_stuck_in_runnable_capacity.html),
+# worded as reported in https://github.com/DIAGNijmegen/rse-grand-challenge/issues/2631.
 CAPACITY_ERROR = (
     "CapacityError: Unable to provision requested ML compute capacity. "
     "Please retry using a different ML instance type."
@@ -529,7 +531,8 @@ def _upload_outputs(request: Mapping[str, Any], ctx: ExecutionContext, layout: _
 
 
 def _algorithm_error(returncode: int, message: str, command: list[str]) -> str:
-    """FailureReason in the form SageMaker's framework containers report a failed user script."""
+    """FailureReason in the form SageMaker's framework containers report a failed user script
+    (as reported in https://github.com/huggingface/notebooks/issues/136)."""
     shown = " ".join(Path(part).name if index < 2 else part for index, part in enumerate(command))
     return (
         f"AlgorithmError: ExecuteUserScriptError:\nExitCode {returncode}\n"

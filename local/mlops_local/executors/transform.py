@@ -34,7 +34,11 @@ def _run_transform_job(request: Mapping[str, Any], ctx: ExecutionContext) -> Job
     try:
         handler = load_model_from_s3(ctx.s3, model_data_url, ctx.workdir)
     except Exception as error:
-        return JobResult(status="Failed", failure_reason=f"ClientError: could not load the model: {error}")
+        # The model server's error goes to the job's log; SageMaker's FailureReason for a model
+        # container that could not serve says only where to look (as reported in
+        # https://github.com/aws/deep-learning-containers/issues/586).
+        ctx.progress(f"{job_name}: cannot load {model_data_url}: {type(error).__name__}: {error}")
+        return JobResult(status="Failed", failure_reason="AlgorithmError: See job logs for more information")
 
     transform_input = request["TransformInput"]
     input_uri = transform_input["DataSource"]["S3DataSource"]["S3Uri"]

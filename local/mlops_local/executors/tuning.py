@@ -101,6 +101,21 @@ def parameter_spaces(ranges: Mapping[str, Any]) -> list[ParameterSpace]:
     return spaces
 
 
+def no_training_job_succeeded(attempts: int) -> str:
+    """SageMaker's FailureReason for a tuning job none of whose training jobs succeeded.
+
+    It says only that, and sends the reader to the training jobs' own failures
+    (ListTrainingJobsForHyperParameterTuningJob), which is where their FailureReason is: nothing of
+    theirs is added here. Wording as SageMaker reports it (2025,
+    https://github.com/jedick/sagemaker-churn-prediction, README; earlier "Please take a look at the
+    training job failures to get more details.", https://github.com/aws/amazon-sagemaker-examples/issues/2437).
+    """
+    return (
+        f"No training job succeeded after {attempts} attempts. For additional details, please take a look "
+        "at the training job failures by listing training jobs for the hyperparameter tuning job."
+    )
+
+
 def trial_job_name(tuning_job_name: str, index: int) -> str:
     """SageMaker's name for the ``index``-th (1-based) training job of a tuning job."""
     digest = hashlib.sha256(f"{tuning_job_name}/{index}".encode()).hexdigest()[:8]
@@ -317,20 +332,10 @@ class _TuningJob:
                 "Pending": 0,
                 "Failed": len(self.trials) - len(with_objective),
             },
-            "LocalTrials": [self._summary(record) for record in self.trials],
         }
         completed = [record for record in with_objective if record.status == "Completed"] or with_objective
         if not completed:
-            # SageMaker's words, then what they send the user to look for: the last trial's whole reason.
-            last = (
-                f"Last failure ({failures[-1].name}): {failures[-1].run.result.failure_reason or 'unknown'}"
-                if failures
-                else "No trial ran."
-            )
-            reason = (
-                f"No training job succeeded after {len(self.trials)} attempts. "
-                f"Please take a look at the training job failures to get more details. {last}"
-            )
+            reason = no_training_job_succeeded(len(self.trials))
             self.ctx.progress(f"{self.name}: failed: {reason}")
             return JobResult(status="Failed", failure_reason=reason, describe_fields=describe)
         maximize = self.objective["Type"] == "Maximize"

@@ -66,6 +66,20 @@ def _monitoring_schedule(stack: Stack, event: dict[str, Any]) -> None:
     serve("UpdateMonitoringSchedule", lambda body: {"MonitoringScheduleArn": "arn:x"})
 
 
+def _failed_training_jobs(stack: Stack, event: dict[str, Any]) -> None:
+    # moto has no ListTrainingJobsForHyperParameterTuningJob: answer it on the handler's client.
+    tuning_job = json.loads(event["failure"]["Cause"])["HyperParameterTuningJobName"]
+    reason = (
+        "CapacityError: Unable to provision requested ML compute capacity. "
+        "Please retry using a different ML instance type."
+    )
+    summary = {"TrainingJobName": f"{tuning_job}-001-0c9d8e7f", "TrainingJobStatus": "Failed"}
+    serve(
+        "ListTrainingJobsForHyperParameterTuningJob",
+        lambda body: {"TrainingJobSummaries": [summary | {"FailureReason": reason}]},
+    )
+
+
 def _violations_report(stack: Stack, event: dict[str, Any]) -> None:
     for output in event["detail"].get("ProcessingOutputConfig", {}).get("Outputs", []):
         uri = output["S3Output"]["S3Uri"].rstrip("/") + "/constraint_violations.json"
@@ -75,6 +89,7 @@ def _violations_report(stack: Stack, event: dict[str, Any]) -> None:
 # What each function reads besides the event, put where the event says it is.
 GIVEN: dict[str, Callable[[Stack, dict[str, Any]], None]] = {
     "check_dataset": _dataset_stats,
+    "classify_training_failure": _failed_training_jobs,
     "evaluate_model": _evaluation,
     "deploy_model": _model,
     "ensure_monitoring": _monitoring_schedule,

@@ -169,7 +169,7 @@ def test_every_contract_resource_survives_translation(translated):
 
 def test_functions_run_python313_on_arm64_with_tracing_and_the_layer(translated):
     functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 10
+    assert len(functions) == 11
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.13", name

@@ -76,6 +76,43 @@ def test_written_report_has_json_and_a_page_with_embedded_pictures(tmp_path):
     assert text.count("data:image/png;base64,") == 2
     assert "accuracy 0.98 &gt;= 0.95" in text
     assert "upload-1" in text
+    assert "<h2>Training diagnostics</h2><p>The trained model reported no diagnostics.</p>" in text
+
+
+def test_the_page_shows_the_trained_models_diagnostics_as_a_table(tmp_path):
+    # As the evaluation carried them to the gate: the gate's challenger entry.
+    diagnostics = {
+        "status": "issues_found",
+        "issues": [
+            "class_imbalance: largest class 'ok' has 550 images, smallest 'dent' 50 (11.0x), above 10x"
+        ],
+        "checks": {
+            "loss_not_decreasing": {
+                "status": "ok",
+                "reason": "training loss still decreasing (0.65 -> 0.39)",
+            },
+            "class_imbalance": {
+                "status": "issues_found",
+                "reason": "largest class 'ok' has 550 images, smallest 'dent' 50 (11.0x), above 10x",
+            },
+        },
+    }
+    content = {
+        "gate": {"passed": True, "reasons": [], "metrics": {"challenger": {"diagnostics": diagnostics}}}
+    }
+
+    text = report.write_report(tmp_path, content, {}).read_text()
+
+    assert report.training_diagnostics(content) == diagnostics
+    assert "<h2>Training diagnostics: issues found</h2>" in text
+    assert (
+        "<tr><td>loss_not_decreasing</td><td>ok</td>"
+        "<td>training loss still decreasing (0.65 -&gt; 0.39)</td></tr>" in text
+    )
+    assert (
+        "<tr><td>class_imbalance</td><td>issues found</td><td>largest class &#x27;ok&#x27; has 550 images,"
+        " smallest &#x27;dent&#x27; 50 (11.0x), above 10x</td></tr>" in text
+    )
 
 
 # --- what the run cost ---------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+import diagnostics
 
 CONTRACT_METRICS = {
     "train:loss",
@@ -12,6 +15,15 @@ CONTRACT_METRICS = {
     "validation:macro_f1",
     "validation:min_defect_recall",
 }
+# training/diagnostics.py's fields of the same line.
+DIAGNOSTIC_METRICS = {
+    "diagnostics:gradient_norm",
+    "diagnostics:gradient_norm_max",
+    "diagnostics:train_accuracy",
+    "diagnostics:issues",
+    *(f"diagnostics:{name}" for name in diagnostics.CHECKS),
+}
+DEBUGGER_FIELDS = {"DebugHookConfig", "DebugRuleConfigurations"}
 # Longest execution names the pipeline is started with: the contract's <trigger>-<yyyymmddTHHMM>-<hash8>
 # and the UUID that EventBridge Scheduler gives its executions.
 LONGEST_CONTRACT_NAME = "schedule-20261128T1745-0123abcd"
@@ -74,16 +86,21 @@ def test_config_rejects_spot_wait_not_beyond_runtime(training_asl):
     } in rule["And"]
 
 
+def _metric_definitions(asl: dict[str, Any]) -> list[dict[str, str]]:
+    definition = asl["States"]["PrepareTraining"]["Parameters"]["definition"]
+    return definition["AlgorithmSpecification"]["MetricDefinitions"]
+
+
 def test_metric_definitions_cover_the_training_metric_lines(training_asl):
-    definitions = training_asl["States"]["PrepareTraining"]["Parameters"]["definition"][
-        "AlgorithmSpecification"
-    ]["MetricDefinitions"]
-    assert {d["Name"] for d in definitions} == CONTRACT_METRICS
+    definitions = _metric_definitions(training_asl)
+    assert {d["Name"] for d in definitions} == CONTRACT_METRICS | DIAGNOSTIC_METRICS
     line = (
         "epoch=3; train:loss=0.2100; validation:loss=0.1200; validation:accuracy=0.9700; "
         "validation:macro_f1=0.9650; validation:min_defect_recall=0.9500;"
     )
-    found = {d["Name"]: re.search(d["Regex"], line).group(1) for d in definitions}
+    found = {
+        d["Name"]: re.search(d["Regex"], line).group(1) for d in definitions if d["Name"] in CONTRACT_METRICS
+    }
     assert found == {
         "train:loss": "0.2100",
         "validation:loss": "0.1200",
@@ -91,6 +108,33 @@ def test_metric_definitions_cover_the_training_metric_lines(training_asl):
         "validation:macro_f1": "0.9650",
         "validation:min_defect_recall": "0.9500",
     }
+
+
+def test_metric_definitions_read_every_diagnostic_field_of_the_line(training_asl):
+    # A tiny gradient norm is written in exponent form; the regex must read it whole.
+    signals = diagnostics.EpochSignals(
+        epoch=4, train_loss=0.9, validation_loss=0.5, train_accuracy=0.75, validation_accuracy=0.8,
+        learning_rate=0.002, gradient_norm=2.5e-08, gradient_norm_max=1234.5, nonfinite_gradient_steps=0,
+    )  # fmt: skip
+    checks = {name: diagnostics.Check(diagnostics.OK, "") for name in diagnostics.CHECKS}
+    checks["vanishing_gradients"] = diagnostics.Check(diagnostics.ISSUES_FOUND, "")
+    line = "epoch=4; train:loss=0.9000; " + diagnostics.metric_fields(checks, signals)
+
+    found = {
+        d["Name"]: float(re.search(d["Regex"], line).group(1))
+        for d in _metric_definitions(training_asl)
+        if d["Name"] in DIAGNOSTIC_METRICS
+    }
+
+    assert found == {
+        "diagnostics:gradient_norm": 2.5e-08,
+        "diagnostics:gradient_norm_max": 1234.5,
+        "diagnostics:train_accuracy": 0.75,
+        "diagnostics:issues": 1.0,
+        **{f"diagnostics:{name}": float(name == "vanishing_gradients") for name in diagnostics.CHECKS},
+    }
+    # SageMaker allows 40 metric definitions per algorithm (tuning jobs included).
+    assert len(_metric_definitions(training_asl)) <= 40
 
 
 def test_tuning_searches_the_four_hyperparameters(training_asl):
@@ -107,25 +151,53 @@ def test_warm_start_uses_the_champions_tuning_job(training_asl):
     assert "WarmStartConfig" not in training_asl["States"]["Tune"]["Parameters"]
 
 
+SPOT_FALLBACKS = (
+    # task, the Choice its Catch goes to, the classifier, its verdict's Choice, fallback, re-entry, Fail
+    ("Tune", "CheckTuneCapacityError", "ClassifyTuneFailure", "IsTuneCapacityError", "TuneOnDemand",
+     "ChooseTuningStart", "TuneFailed"),
+    ("TuneWarmStart", "CheckTuneCapacityError", "ClassifyTuneFailure", "IsTuneCapacityError", "TuneOnDemand",
+     "ChooseTuningStart", "TuneFailed"),
+    ("Train", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError", "TrainOnDemand",
+     "ChooseTrainingNetwork", "TrainFailed"),
+    ("TrainInVpc", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError", "TrainOnDemand",
+     "ChooseTrainingNetwork", "TrainFailed"),
+)  # fmt: skip
+
+
 def test_spot_capacity_errors_fall_back_to_on_demand_then_retry_the_same_step(training_asl):
     states = training_asl["States"]
-    for task, check, fallback, reentry in (
-        ("Tune", "CheckTuneCapacityError", "TuneOnDemand", "ChooseTuningStart"),
-        ("TuneWarmStart", "CheckTuneCapacityError", "TuneOnDemand", "ChooseTuningStart"),
-        ("Train", "CheckTrainCapacityError", "TrainOnDemand", "ChooseTrainingNetwork"),
-        ("TrainInVpc", "CheckTrainCapacityError", "TrainOnDemand", "ChooseTrainingNetwork"),
-    ):
+    for task, check, classify, verdict, fallback, reentry, failed in SPOT_FALLBACKS:
         first_catch = states[task]["Catch"][0]
-        assert first_catch["Next"] == check
-        assert states[check]["Choices"][0]["Next"] == fallback
+        assert (first_catch["Next"], first_catch["ResultPath"]) == (check, "$.capacity_error")
+        assert (states[check]["Choices"][0]["Next"], states[check]["Default"]) == (classify, failed)
+        assert states[classify]["Parameters"]["Payload"] == {"failure.$": "$.capacity_error"}
+        assert states[classify]["Next"] == verdict
+        assert states[verdict]["Choices"] == [
+            {"Variable": "$.capacity_check.capacity", "BooleanEquals": True, "Next": fallback}
+        ]
+        assert states[verdict]["Default"] == failed
         assert states[fallback]["InputPath"] == "$.spec.on_demand"
         assert states[fallback]["Next"] == reentry
 
 
+def test_capacity_is_judged_by_the_classifier_not_by_the_cause_text(training_asl):
+    # On AWS a failed tuning job's cause carries a generic FailureReason: matching its text for
+    # "CapacityError" never fires. The training jobs' own reasons decide (classify_training_failure).
+    text = json.dumps(training_asl)
+    assert "StringMatches" not in text
+    for _, _, classify, *_ in SPOT_FALLBACKS:
+        assert training_asl["States"][classify]["Parameters"]["FunctionName"] == (
+            "${ClassifyTrainingFailureFunctionArn}"
+        )
+
+
 def test_fallback_happens_only_from_spot_so_it_cannot_loop(training_asl):
     for check in ("CheckTuneCapacityError", "CheckTrainCapacityError"):
-        condition = training_asl["States"][check]["Choices"][0]["And"][0]
-        assert condition == {"Variable": "$.capacity.EnableManagedSpotTraining", "BooleanEquals": True}
+        (choice,) = training_asl["States"][check]["Choices"]
+        assert {key: choice[key] for key in ("Variable", "BooleanEquals")} == {
+            "Variable": "$.capacity.EnableManagedSpotTraining",
+            "BooleanEquals": True,
+        }
 
 
 def test_on_demand_fallback_keeps_the_checkpoint_prefix(training_asl):
@@ -136,12 +208,85 @@ def test_on_demand_fallback_keeps_the_checkpoint_prefix(training_asl):
     assert "$.run.execution_name" in checkpoint
 
 
-def test_plain_training_runs_the_debugger_rules(training_asl):
-    rules = training_asl["States"]["Train"]["Parameters"]["DebugRuleConfigurations"]
-    assert {r["RuleConfigurationName"] for r in rules} == {"LossNotDecreasing", "Overfit"}
-    assert training_asl["States"]["RecordTrainedModel"]["Parameters"]["debugger_rules.$"] == (
+def _route(choice: dict[str, Any], config: dict[str, Any]) -> str:
+    """The Next of a Choice state of BooleanEquals/And rules on ``$.config.<name>``."""
+
+    def matches(rule: dict[str, Any]) -> bool:
+        if "And" in rule:
+            return all(matches(part) for part in rule["And"])
+        return config[rule["Variable"].removeprefix("$.config.")] is rule["BooleanEquals"]
+
+    return next((rule["Next"] for rule in choice["Choices"] if matches(rule)), choice["Default"])
+
+
+def test_debugger_is_off_by_default_and_read_from_the_deploy_time_parameter(training_asl, template):
+    parameter = template["Parameters"]["EnableDebuggerRules"]
+    substitutions = template["Resources"]["TrainingPipelineStateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ]
+    defaults = training_asl["States"]["LoadConfig"]["Parameters"]["defaults"]
+
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("false", ["true", "false"])
+    assert substitutions["EnableDebuggerRules"] == {"Ref": "EnableDebuggerRules"}
+    assert defaults["use_debugger_rules.$"] == "States.StringToJson('${EnableDebuggerRules}')"
+
+
+def test_without_debugger_the_training_job_carries_no_debugger_configuration(training_asl):
+    states = training_asl["States"]
+    for use_vpc in (False, True):
+        name = _route(states["ChooseTrainingNetwork"], {"use_debugger_rules": False, "use_vpc": use_vpc})
+        task = states[name]
+
+        assert task["Resource"].endswith(":sagemaker:createTrainingJob.sync"), name
+        assert not DEBUGGER_FIELDS & set(task["Parameters"]), name
+        assert not any("Debug" in key for key in task["Parameters"]), name
+        assert ("VpcConfig.$" in task["Parameters"]) is use_vpc, name
+        # Nothing downstream waits for Debugger rule statuses.
+        assert task["Next"] == "RecordTrainedModelWithoutRules", name
+    assert states["RecordTrainedModelWithoutRules"]["Parameters"]["debugger_rules"] == []
+
+
+def test_with_debugger_the_training_job_runs_the_built_in_rules(training_asl):
+    states = training_asl["States"]
+    for use_vpc in (False, True):
+        name = _route(states["ChooseTrainingNetwork"], {"use_debugger_rules": True, "use_vpc": use_vpc})
+        parameters = states[name]["Parameters"]
+
+        assert set(parameters) >= DEBUGGER_FIELDS, name
+        assert {r["RuleConfigurationName"] for r in parameters["DebugRuleConfigurations"]} == {
+            "LossNotDecreasing",
+            "Overfit",
+        }
+        assert {r["RuleEvaluatorImage"] for r in parameters["DebugRuleConfigurations"]} == {
+            "${DebuggerRulesImageUri}"
+        }
+        assert ("VpcConfig.$" in parameters) is use_vpc, name
+        assert states[name]["Next"] == "HasDebuggerStatuses", name
+    assert states["RecordTrainedModel"]["Parameters"]["debugger_rules.$"] == (
         "$.training_job.DebugRuleEvaluationStatuses"
     )
+
+
+def test_the_debugger_tasks_are_the_plain_ones_plus_the_debugger_fields(training_asl):
+    # Same job name, data, capacity, retries and spot fallback: only Debugger differs.
+    states = training_asl["States"]
+    for plain, debugger in (("Train", "TrainWithDebugger"), ("TrainInVpc", "TrainInVpcWithDebugger")):
+        with_debugger = {
+            key: value for key, value in states[debugger].items() if key not in {"Comment", "Next"}
+        }
+        parameters = {k: v for k, v in with_debugger.pop("Parameters").items() if k not in DEBUGGER_FIELDS}
+        without = {key: value for key, value in states[plain].items() if key not in {"Comment", "Next"}}
+
+        assert parameters == without.pop("Parameters"), debugger
+        assert with_debugger == without, debugger
+
+
+def test_notifications_carry_the_trained_models_diagnostics(training_asl):
+    # evaluate.py writes them into the challenger's entry; the gate passes the entry on unchanged.
+    for name in ("NotifySuccess", "NotifyApproved", "NotifyGateFailed"):
+        message = training_asl["States"][name]["Parameters"]["Message"]
+        assert message["diagnostics.$"] == "$.gate.challenger.diagnostics", name
+    assert training_asl["States"]["Gate"]["ResultSelector"]["challenger.$"] == "$.Payload.challenger"
 
 
 def test_gate_failure_registers_a_rejected_package_and_notifies(training_asl):
@@ -224,6 +369,8 @@ ACTS_ON_FAILURE = {
     "TuneWarmStart",
     "Train",
     "TrainInVpc",
+    "TrainWithDebugger",
+    "TrainInVpcWithDebugger",
     "CreateModel",
     "CreateModelInVpc",
     "Deploy",

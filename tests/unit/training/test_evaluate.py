@@ -113,3 +113,34 @@ def test_unreadable_champion_gives_null_with_the_reason(trained_model_dir, small
 
     assert document["champion"] is None
     assert "could not be loaded" in document["champion_error"]
+
+
+def test_the_challengers_training_diagnostics_are_carried_into_the_evaluation(
+    evaluation_with_champion, trained_model_dir
+):
+    document, _ = evaluation_with_champion
+    trained = json.loads((trained_model_dir / "diagnostics.json").read_text())
+
+    assert document["challenger"]["diagnostics"] == {
+        "status": trained["status"],
+        "issues": trained["issues"],
+        "checks": trained["checks"],
+    }
+    assert "diagnostics" not in document["champion"]
+
+
+def test_a_challenger_without_readable_diagnostics_is_still_evaluated(
+    trained_model_dir, small_dataset, tmp_path
+):
+    challenger = tmp_path / "challenger"
+    challenger.mkdir()
+    for name in ("model.pt", "metrics.json"):
+        (challenger / name).write_bytes((trained_model_dir / name).read_bytes())
+    (tmp_path / "no-champion").mkdir()
+    without = run(tmp_path / "without", challenger, tmp_path / "no-champion", small_dataset["test"])
+    (challenger / "diagnostics.json").write_text("not json")
+    unreadable = run(tmp_path / "unreadable", challenger, tmp_path / "no-champion", small_dataset["test"])
+
+    assert without["challenger"]["diagnostics"] is None
+    assert unreadable["challenger"]["diagnostics"] is None
+    assert unreadable["challenger"]["accuracy"] == without["challenger"]["accuracy"]

@@ -1,11 +1,14 @@
-"""model.pt and the forms a model arrives in (folder, folder with model.tar.gz, archive)."""
+"""model.pt and the forms a model arrives in (folder, folder with model.tar.gz, archive), and the
+diagnostics.json beside it."""
 
+import io
+import json
 import tarfile
 
 import pytest
 import torch
 from defect_model import build_model
-from model_artifact import find_model_source, load_model, save_model_file
+from model_artifact import find_model_source, load_diagnostics, load_model, save_model_file
 
 
 @pytest.fixture
@@ -58,3 +61,39 @@ def test_archive_entries_escaping_the_folder_are_refused(model_dir, tmp_path):
 
     with pytest.raises(tarfile.FilterError):
         load_model(evil)
+
+
+DIAGNOSTICS = {"status": "issues_found", "issues": ["overfitting: x"], "checks": {}}
+
+
+def test_diagnostics_are_read_from_the_folder_or_the_archive(model_dir, tmp_path):
+    (model_dir / "diagnostics.json").write_text(json.dumps(DIAGNOSTICS))
+    packed = tmp_path / "input" / "model.tar.gz"
+    packed.parent.mkdir()
+    with tarfile.open(packed, "w:gz") as tar:
+        tar.add(model_dir / "model.pt", arcname="./model.pt")
+        tar.add(model_dir / "diagnostics.json", arcname="./diagnostics.json")
+
+    assert load_diagnostics(model_dir) == DIAGNOSTICS
+    assert load_diagnostics(tmp_path / "input") == DIAGNOSTICS
+
+
+def test_a_model_without_diagnostics_has_none(model_dir, tmp_path):
+    assert load_diagnostics(model_dir) is None
+    assert load_diagnostics(archive(model_dir, tmp_path / "input" / "model.tar.gz")) is None
+
+
+def test_diagnostics_that_are_not_a_json_object_are_refused(model_dir, tmp_path):
+    (model_dir / "diagnostics.json").write_text("[1, 2]")
+    linked = tmp_path / "linked" / "model.tar.gz"
+    linked.parent.mkdir()
+    with tarfile.open(linked, "w:gz") as tar:
+        tar.add(model_dir / "model.pt", arcname="model.pt")
+        link = tarfile.TarInfo("diagnostics.json")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link, io.BytesIO())
+
+    with pytest.raises(ValueError, match="not a JSON object"):
+        load_diagnostics(model_dir)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_diagnostics(linked)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import diagnostics
 import numpy as np
 import pytest
 import torch
@@ -92,6 +93,58 @@ def test_metrics_file_reports_the_best_epoch_on_validation(trained_model_dir):
     assert np.array(metrics["confusion_matrix"]).shape == (4, 4)
 
 
+def test_diagnostics_file_judges_the_run_and_its_kept_epoch(trained_model_dir, small_dataset):
+    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
+    document = json.loads((trained_model_dir / "diagnostics.json").read_text())
+
+    assert document["status"] in {diagnostics.OK, diagnostics.ISSUES_FOUND}
+    assert list(document["checks"]) == list(diagnostics.CHECKS)
+    assert document["issues"] == [
+        f"{name}: {check['reason']}"
+        for name, check in document["checks"].items()
+        if check["status"] == diagnostics.ISSUES_FOUND
+    ]
+    assert document["best_epoch"] == metrics["best_epoch"]
+    assert [entry["epoch"] for entry in document["epochs"]] == [
+        entry["epoch"] for entry in metrics["history"]
+    ]
+    assert [entry["train_loss"] for entry in document["epochs"]] == [
+        e["train_loss"] for e in metrics["history"]
+    ]
+    train_labels = load_split(small_dataset["train"]).labels
+    assert document["class_counts"] == {label: train_labels.count(label) for label in metrics["labels"]}
+    first = document["epochs"][0]
+    assert first["learning_rate"] == 0.002  # the rate epoch 1 trained with, before the schedule moved
+    assert 0 < first["gradient_norm"] <= first["gradient_norm_max"]
+    assert 0 <= first["train_accuracy"] <= 1
+    assert first["nonfinite_gradient_steps"] == 0
+
+
+def test_metric_lines_carry_the_diagnostics_and_the_last_one_the_verdict(
+    small_dataset, tmp_path, job_environment, capsys
+):
+    env = job_environment(small_dataset, tmp_path)
+
+    assert train.main(["--num_threads", "1", "--epochs", "2", "--batch_size", "32"], env) == 0
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if "epoch=" in line]
+    document = json.loads((Path(env["SM_MODEL_DIR"]) / "diagnostics.json").read_text())
+    assert [line.split(";")[0] for line in lines] == [
+        "epoch=1",
+        "epoch=2",
+        f"best_epoch={document['best_epoch']}",
+    ]
+    for line in lines:
+        assert re.search(r"diagnostics:gradient_norm=([0-9.eE+-]+);", line)
+        assert re.search(r"diagnostics:issues=([0-9]+);", line)
+    flags = dict(re.findall(r"diagnostics:(\w+)=([01]);", lines[-1]))
+    assert {name: flags[name] for name in diagnostics.CHECKS} == {
+        name: str(int(check["status"] == diagnostics.ISSUES_FOUND))
+        for name, check in document["checks"].items()
+    }
+    assert re.search(r"diagnostics:issues=([0-9]+);", lines[-1]).group(1) == str(len(document["issues"]))
+
+
 def test_training_curve_goes_to_the_output_data_dir(trained_model_dir):
     curve = (trained_model_dir.parent / "output" / "training_curve.csv").read_text().splitlines()
 
@@ -122,6 +175,7 @@ def test_code_folder_holds_the_handler_and_only_its_imports(trained_model_dir):
     assert {"inference.py", "defect_model.py", "image_features.py", "model_artifact.py"} <= names
     assert "train.py" not in names
     assert "evaluate.py" not in names
+    assert "diagnostics.py" not in names
 
 
 def test_metric_line_matches_the_metric_definitions():
@@ -176,6 +230,10 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_uninterrupted_result(small_d
 
     assert (finished, restored) == (False, True)
     assert without_timing(resumed.state.history) == approx_history(uninterrupted.state.history)
+    # The diagnostics' per-step sums (gradient norms, correct predictions) survive the interruption.
+    assert resumed.state.diagnostic_signals == [
+        pytest.approx(signals) for signals in uninterrupted.state.diagnostic_signals
+    ]
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(small_dataset, tmp_path):

@@ -1,4 +1,4 @@
-"""SageMaker calls: model registry, endpoints, processing jobs, monitoring schedules."""
+"""SageMaker calls: model registry, endpoints, training and processing jobs, monitoring schedules."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 class SageMaker:
-    """Implements ``ports.ChampionLookup``, ``Endpoints``, ``MonitoringSchedules``, ``ProcessingJobs``."""
+    """Implements ``ports.ChampionLookup``, ``Endpoints``, ``MonitoringSchedules``, ``ProcessingJobs``,
+    ``TrainingJobs``."""
 
     def __init__(self, sagemaker_client: Any | None = None) -> None:
         self._client = sagemaker_client
@@ -93,6 +94,23 @@ class SageMaker:
             EndpointConfigName=config_name,
             DeploymentConfig=deployment_config,
         )
+
+    # --- training and tuning jobs -------------------------------------------------------
+
+    def failed_training_jobs(self, tuning_job_name: str) -> list[dict[str, Any]]:
+        # Each summary carries its FailureReason
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_HyperParameterTrainingJobSummary.html);
+        # a page holds at most 100 (MaxResults, default 10).
+        pages = self.client.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
+            HyperParameterTuningJobName=tuning_job_name,
+            StatusEquals="Failed",
+            PaginationConfig={"PageSize": 100},
+        )
+        return [summary for page in pages for summary in page.get("TrainingJobSummaries", [])]
+
+    def describe_training_job(self, job_name: str) -> dict[str, Any]:
+        described: dict[str, Any] = self.client.describe_training_job(TrainingJobName=job_name)
+        return described
 
     # --- processing jobs and monitoring --------------------------------------------------
 

@@ -32,6 +32,10 @@ _DESCRIBE_KINDS: Final[dict[str, str]] = {
     "describe_processing_job": "processing",
     "describe_transform_job": "transform",
 }
+# What an executor reports for the runtime's own use (``LocalSpotSummary``, ``LocalMetricData``...)
+# is not part of the answer: no field of DescribeTrainingJob, DescribeHyperParameterTuningJob,
+# DescribeProcessingJob or DescribeTransformJob starts with "Local" at its top level.
+LOCAL_FIELD_PREFIX: Final = "Local"
 _STOP_KINDS: Final[dict[str, tuple[str, str]]] = {
     "stop_training_job": ("training", "TrainingJobName"),
     "stop_hyper_parameter_tuning_job": ("tuning", "HyperParameterTuningJobName"),
@@ -65,7 +69,8 @@ def _describe_job(jobs: JobLifecycle, original: Callable[..., Any], kind: str) -
         # moto's responses pass the name positionally for some jobs and by keyword for others
         # (``hyper_parameter_tuning_job_name=``).
         name = args[0] if args else next(iter(kwargs.values()))
-        return jobs.describe(kind, name, original(backend_self, *args, **kwargs))
+        described = jobs.describe(kind, name, original(backend_self, *args, **kwargs))
+        return {key: value for key, value in described.items() if not key.startswith(LOCAL_FIELD_PREFIX)}
 
     return describe
 
@@ -101,7 +106,8 @@ EMULATION = Emulation(
         "MetricDefinitions replaced by test:dcg), accepts duplicate training job names, has no Stop*Job"
     ),
     aws_does=(
-        "the job is InProgress until it ends; Describe echoes the request and reports the job's outcome; "
+        "the job is InProgress until it ends; Describe echoes the request and reports the job's outcome "
+        "in the API's fields only; "
         "names are unique (ResourceInUse); Stop*Job stops it"
     ),
     patches=_patches,

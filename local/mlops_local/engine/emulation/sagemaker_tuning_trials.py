@@ -1,9 +1,16 @@
-"""``ListTrainingJobsForHyperParameterTuningJob``: the trials a tuning job ran."""
+"""``ListTrainingJobsForHyperParameterTuningJob``: the trials a tuning job ran.
+
+As the API pages, filters and sorts them
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListTrainingJobsForHyperParameterTuningJob.html):
+``StatusEquals``; ``SortBy`` ``Name`` (the default), ``CreationTime``, ``Status`` or
+``FinalObjectiveMetricValue`` (which leaves out the jobs without an objective value); ``SortOrder``
+(``Ascending`` by default); ``MaxResults`` (10 by default) with a ``NextToken`` for the rest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ResourceNotFound
@@ -55,9 +62,39 @@ def _list_tuning_trials(jobs: JobLifecycle) -> Callable[..., Any]:
             if record.failure_reason:
                 summary["FailureReason"] = record.failure_reason
             summaries.append(summary)
-        return ActionResult({"TrainingJobSummaries": sorted(summaries, key=lambda s: s["TrainingJobName"])})
+        return ActionResult(_page(response_self, summaries))
 
     return list_trials
+
+
+_SORT_KEYS: Final[dict[str, Callable[[dict[str, Any]], Any]]] = {
+    "Name": lambda summary: summary["TrainingJobName"],
+    "CreationTime": lambda summary: (summary["CreationTime"], summary["TrainingJobName"]),
+    "Status": lambda summary: (summary["TrainingJobStatus"], summary["TrainingJobName"]),
+    "FinalObjectiveMetricValue": lambda summary: (
+        summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
+        summary["TrainingJobName"],
+    ),
+}
+_DEFAULT_MAX_RESULTS: Final = 10
+
+
+def _page(response_self: SageMakerResponse, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request's page of ``summaries``: filtered by status, sorted, at most ``MaxResults``."""
+    status = response_self._get_param("StatusEquals")
+    if status:
+        summaries = [s for s in summaries if s["TrainingJobStatus"] == status]
+    sort_by = response_self._get_param("SortBy") or "Name"
+    if sort_by == "FinalObjectiveMetricValue":
+        summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+    descending = response_self._get_param("SortOrder") == "Descending"
+    summaries = sorted(summaries, key=_SORT_KEYS[sort_by], reverse=descending)
+    start = int(response_self._get_param("NextToken") or 0)
+    size = int(response_self._get_param("MaxResults") or _DEFAULT_MAX_RESULTS)
+    page: dict[str, Any] = {"TrainingJobSummaries": summaries[start : start + size]}
+    if start + size < len(summaries):
+        page["NextToken"] = str(start + size)
+    return page
 
 
 def _patches(services: LocalServices) -> Patches:
@@ -72,6 +109,9 @@ def _patches(services: LocalServices) -> Patches:
 EMULATION = Emulation(
     name="sagemaker_tuning_trials",
     moto_does="has no ListTrainingJobsForHyperParameterTuningJob (NotImplementedError)",
-    aws_does="lists the tuning job's training jobs with their tuned values and objective metric",
+    aws_does=(
+        "lists the tuning job's training jobs with their tuned values, objective metric and "
+        "FailureReason, filtered by StatusEquals, sorted and paged"
+    ),
     patches=_patches,
 )

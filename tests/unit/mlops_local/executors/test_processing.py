@@ -65,13 +65,14 @@ def test_processing_job_uploads_its_outputs(s3, make_context):
     assert json.loads(body) == {"test_files": ["part-0.parquet"]}
 
 
-def test_processing_failure_reports_the_script_error(s3, make_context):
+def test_processing_failure_says_where_to_look_and_exits_with_the_script_error(s3, make_context):
     s3.put_object(Bucket=BUCKET, Key="datasets/v1/test/poison.parquet", Body=b"x")
 
     result = run_processing_job(processing_request(s3), make_context())
 
     assert result.status == "Failed"
-    assert result.failure_reason == "AlgorithmError: ValueError: test split holds a poisoned shard"
+    assert result.failure_reason == "AlgorithmError: See job logs for more information"
+    assert result.describe_fields["ExitMessage"] == "ValueError: test split holds a poisoned shard"
 
 
 def test_processing_job_logs_the_scripts_traceback(s3, make_context, tmp_path):

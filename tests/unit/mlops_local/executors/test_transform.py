@@ -80,3 +80,23 @@ def test_a_transform_job_reports_the_interval_it_is_billed_for(s3, make_context)
     assert result.status == "Failed"  # a job that fails is billed for its time too
     fields = result.describe_fields
     assert before <= fields["TransformStartTime"] < fields["TransformEndTime"] <= datetime.now(UTC)
+
+
+def test_a_model_that_cannot_load_fails_in_sagemakers_words_and_logs_why(s3, make_context):
+    boto3.client("sagemaker", region_name=REGION).create_model(
+        ModelName="model-gone",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "pytorch-inference", "ModelDataUrl": f"s3://{BUCKET}/models/gone.tar.gz"},
+    )
+    request = {
+        "TransformJobName": "batch-run-3",
+        "ModelName": "model-gone",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": f"s3://{BUCKET}/batch/run-3/input/"}}},
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/batch/run-3/output"},
+    }
+    progress: list[str] = []
+
+    result = run_transform_job(request, make_context(progress=progress.append))
+
+    assert result.failure_reason == "AlgorithmError: See job logs for more information"
+    assert any(f"s3://{BUCKET}/models/gone.tar.gz" in line for line in progress)

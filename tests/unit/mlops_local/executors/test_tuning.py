@@ -13,8 +13,13 @@ import pytest
 from mlops_local.executors import tuning
 from mlops_local.executors.base import JobResult
 from mlops_local.executors.faults import FaultRule
-from mlops_local.executors.training import TrainingRun
-from mlops_local.executors.tuning import parameter_spaces, run_tuning_job, trial_job_name
+from mlops_local.executors.training import CAPACITY_ERROR, TrainingRun
+from mlops_local.executors.tuning import (
+    no_training_job_succeeded,
+    parameter_spaces,
+    run_tuning_job,
+    trial_job_name,
+)
 
 OBJECTIVE = "validation:accuracy"
 
@@ -134,9 +139,13 @@ def test_spot_capacity_error_fails_the_tuning_job(make_context, faults, training
     result = run_tuning_job(request, make_context())
 
     assert result.status == "Failed"
-    assert result.failure_reason is not None
-    assert "CapacityError" in result.failure_reason
-    assert [job.status for _, job in make_context.recorded] == ["Failed", "Failed"]
+    # As on AWS, the tuning job's own reason does not say why: its training jobs' reasons do.
+    assert result.failure_reason == no_training_job_succeeded(2)
+    assert "CapacityError" not in result.failure_reason
+    assert [(job.status, job.failure_reason) for _, job in make_context.recorded] == [
+        ("Failed", CAPACITY_ERROR),
+        ("Failed", CAPACITY_ERROR),
+    ]
     assert result.describe_fields["TrainingJobStatusCounters"]["RetryableError"] == 2
 
 
@@ -157,7 +166,7 @@ def test_each_trial_keeps_a_log_of_its_own_beside_its_job_file(make_context, tra
         assert "epoch=1; " in (folder / "job.log").read_text()
 
 
-def test_a_failed_tuning_job_gives_the_last_trials_whole_reason(monkeypatch, make_context, training_request):
+def test_a_failed_tuning_job_says_only_what_sagemaker_says(monkeypatch, make_context, training_request):
     reason = (
         'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "ValueError: no train channel"'
     )
@@ -169,11 +178,24 @@ def test_a_failed_tuning_job_gives_the_last_trials_whole_reason(monkeypatch, mak
 
     result = run_tuning_job(tuning_request(training_request(), max_jobs=2, parallel=1), make_context())
 
-    assert result.failure_reason is not None
-    assert result.failure_reason.startswith("No training job succeeded after 2 attempts.")
-    assert result.failure_reason.endswith(
-        f"Last failure ({trial_job_name('tune-20260101T0000', 2)}): {reason}"
+    assert result.failure_reason == (
+        "No training job succeeded after 2 attempts. For additional details, please take a look at the "
+        "training job failures by listing training jobs for the hyperparameter tuning job."
     )
+    # Each training job keeps its own reason, where ListTrainingJobsForHyperParameterTuningJob reads it.
+    assert [job.failure_reason for _, job in make_context.recorded] == [reason, reason]
+
+
+def test_describe_holds_only_the_apis_fields(monkeypatch, make_context, training_request):
+    monkeypatch.setattr(tuning, "train", fake_train([0.5, 0.6], {"now": 0, "max": 0}))
+
+    result = run_tuning_job(tuning_request(training_request(), max_jobs=2, parallel=1), make_context())
+
+    assert set(result.describe_fields) <= {
+        "TrainingJobStatusCounters",
+        "ObjectiveStatusCounters",
+        "BestTrainingJob",
+    }
 
 
 def test_warm_start_enqueues_parent_best_parameters(monkeypatch, make_context, training_request):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from mlops_local.engine.emulation import LocalServices
 from mlops_local.engine.emulation.sagemaker_jobs import EMULATION
+from mlops_local.engine.jobs import ExecutionContext, JobResult
 from mlops_local.engine.moto_compat.sagemaker_sync_unsupported import WORKAROUND as SAGEMAKER_SYNC
 from tests.unit.mlops_local.engine.conftest import TRAINING, client, run_state_machine, task, training_request
 
@@ -83,3 +85,26 @@ def test_a_rejected_create_is_named_after_the_sagemaker_exception(apply: Callabl
     described = run_state_machine(SYNC_TRAINING, {"name": "same", "hp": {}})
     assert described["error"] == "SageMaker.ResourceInUseException"
     assert "Error Code: ResourceInUse" in described["cause"]
+
+
+def test_describe_answers_in_the_apis_fields_only(
+    apply: Callable[..., None], services: LocalServices
+) -> None:
+    # What an executor reports for the runtime's own use stays out of the answer.
+    def training_with_local_fields(request: dict[str, Any], ctx: ExecutionContext) -> JobResult:
+        return JobResult(
+            "Completed",
+            describe_fields={"BillableTimeInSeconds": 3, "LocalSpotSummary": {"Interruptions": 1}},
+        )
+
+    apply(EMULATION)
+    services.jobs._executors["training"] = training_with_local_fields
+    sagemaker = client("sagemaker")
+    sagemaker.create_training_job(**training_request("plain"))
+    assert services.jobs.wait_all(timeout=30)
+
+    described = sagemaker.describe_training_job(TrainingJobName="plain")
+
+    assert described["BillableTimeInSeconds"] == 3
+    assert not [field for field in described if field.startswith("Local")]
+    assert services.jobs.get("training", "plain").describe_fields["LocalSpotSummary"] == {"Interruptions": 1}

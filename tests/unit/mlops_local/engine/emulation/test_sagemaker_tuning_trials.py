@@ -88,3 +88,87 @@ def test_an_unknown_tuning_job_is_not_found(apply: Callable[..., None]) -> None:
     apply(EMULATION)
     with pytest.raises(client("sagemaker").exceptions.ResourceNotFound):
         client("sagemaker").list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="x")
+
+
+CAPACITY_ERROR = (
+    "CapacityError: Unable to provision requested ML compute capacity. "
+    "Please retry using a different ML instance type."
+)
+
+
+def _tuning_with_a_failed_trial(trials: int = 3) -> Callable[[dict[str, Any], ExecutionContext], JobResult]:
+    """A stand-in tuner whose second trial found no capacity; the others report an objective."""
+
+    def run(request: dict[str, Any], ctx: ExecutionContext) -> JobResult:
+        assert ctx.record_training_job is not None
+        for index in range(1, trials + 1):
+            trial = training_request(
+                f"{request['HyperParameterTuningJobName']}-{index:03d}-abcd1234", learning_rate="0.01"
+            )
+            if index == 2:
+                ctx.record_training_job(trial, JobResult("Failed", CAPACITY_ERROR))
+                continue
+            metrics = [{"MetricName": "validation:macro_f1", "Value": index / 100, "Timestamp": 0}]
+            ctx.record_training_job(
+                trial, JobResult("Completed", describe_fields={"FinalMetricDataList": metrics})
+            )
+        return JobResult("Completed")
+
+    return run
+
+
+def _listed(**parameters: Any) -> dict[str, Any]:
+    response: dict[str, Any] = client("sagemaker").list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hpo", **parameters
+    )
+    return response
+
+
+def _run_tuning(services: LocalServices, trials: int = 3) -> None:
+    services.jobs._executors["tuning"] = _tuning_with_a_failed_trial(trials)
+    services.jobs.start("tuning", "hpo", _tuning_request("hpo"))
+    assert services.jobs.wait_all(timeout=30)
+
+
+def test_status_equals_lists_only_the_failed_trials_with_their_reasons(
+    apply: Callable[..., None], services: LocalServices
+) -> None:
+    apply(EMULATION)
+    _run_tuning(services)
+
+    (failed,) = _listed(StatusEquals="Failed")["TrainingJobSummaries"]
+
+    assert (failed["TrainingJobName"], failed["TrainingJobStatus"]) == ("hpo-002-abcd1234", "Failed")
+    assert failed["FailureReason"] == CAPACITY_ERROR
+    assert [s["TrainingJobName"] for s in _listed(StatusEquals="Completed")["TrainingJobSummaries"]] == [
+        "hpo-001-abcd1234",
+        "hpo-003-abcd1234",
+    ]
+
+
+def test_sorting_by_objective_leaves_out_the_trials_without_one(
+    apply: Callable[..., None], services: LocalServices
+) -> None:
+    apply(EMULATION)
+    _run_tuning(services)
+
+    listed = _listed(SortBy="FinalObjectiveMetricValue", SortOrder="Descending")["TrainingJobSummaries"]
+
+    assert [s["TrainingJobName"] for s in listed] == ["hpo-003-abcd1234", "hpo-001-abcd1234"]
+
+
+def test_trials_come_in_pages_of_ten_unless_asked_otherwise(
+    apply: Callable[..., None], services: LocalServices
+) -> None:
+    apply(EMULATION)
+    _run_tuning(services, trials=12)
+
+    first = _listed()
+    assert len(first["TrainingJobSummaries"]) == 10
+    rest = _listed(NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    names = [s["TrainingJobName"] for s in first["TrainingJobSummaries"] + rest["TrainingJobSummaries"]]
+    assert names == [f"hpo-{index:03d}-abcd1234" for index in range(1, 13)]
+    pages = client("sagemaker").get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
+    paged = pages.paginate(HyperParameterTuningJobName="hpo", PaginationConfig={"PageSize": 5})
+    assert [len(page["TrainingJobSummaries"]) for page in paged] == [5, 5, 2]
