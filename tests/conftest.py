@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+# State machine coverage across every tier (its hooks, registered here for the whole suite).
+from tests.state_coverage import pytest_configure, pytest_sessionfinish, pytest_terminal_summary  # noqa: F401
+
 # One intra-op thread for the torch code tests run in process: `make test` runs two pytest workers
 # on two cores, and torch's default (a thread per core in each worker) oversubscribes them; the
 # learnability test took 364 s that way on a loaded machine and 90 s with one thread. Set before any

@@ -715,3 +715,84 @@ def test_a_role_missing_one_statement_fails_the_run_naming_the_role_and_action(r
     message = _failure_notification(runtime, described["name"]).json()
     assert (message["failed_state"], message["error"]) == ("BeginRun", "Lambda.AccessDeniedException")
     assert expected in message["cause"]
+
+
+def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rejected_model_stays_out(
+    runtime: LocalRuntime,
+) -> None:
+    """One run through the branches the default configuration never takes.
+
+    Plain training (no tuning) in the VPC with Debugger rules (for accounts that still have
+    Debugger), whose spot job cannot get capacity; then a gate that rejects: the model is registered
+    Rejected and never deployed.
+    """
+    before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    functions = runtime.provisioned.functions
+    # As `aws lambda update-function-configuration` would: a bar no model can reach.
+    saved = functions.update_environment("EvaluateModelFunction", {"GATE_MIN_ACCURACY": "1.5"})
+    runtime.faults.add(parse_fault_spec("spot-capacity"))
+    overrides = {"use_tuning": False, "use_vpc": True, "use_debugger_rules": True, "use_spot": True}
+    try:
+        described, visited = _run(runtime, "plain training in the VPC, rejected", overrides=overrides)
+    finally:
+        functions.update_environment("EvaluateModelFunction", saved)
+        runtime.faults.rules.clear()
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    path = ["UseVpcNetwork", "TrainInVpcWithDebugger", "ClassifyTrainFailure", "TrainOnDemand"]
+    assert all(state in visited for state in path), visited
+    assert visited.count("TrainInVpcWithDebugger") == 2
+    assert visited[-5:] == [
+        "MarkRejected",
+        "RegisterModel",
+        "DeployOrReport",
+        "NotifyGateFailed",
+        "ModelRejected",
+    ]
+    assert runtime.jobs is not None
+    spot, on_demand = (record.request for record in runtime.jobs.records("training")[-2:])
+    for request in (spot, on_demand):
+        assert request["VpcConfig"]["Subnets"] is not None
+        assert request["DebugRuleConfigurations"]
+    assert spot["EnableManagedSpotTraining"] is True
+    assert not on_demand.get("EnableManagedSpotTraining")  # the on-demand retry
+    packages = runtime.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=runtime.provisioned.ref("ModelPackageGroup"),
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["ModelPackageSummaryList"]
+    assert packages[0]["ModelApprovalStatus"] == "Rejected"
+    after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert after["EndpointConfigName"] == before["EndpointConfigName"]
+
+
+def test_an_invalid_configuration_fails_before_any_job(runtime: LocalRuntime) -> None:
+    jobs_before = len(runtime.jobs.records()) if runtime.jobs else 0
+    overrides = {"use_spot": True, "max_wait_seconds": 600, "max_runtime_seconds": 3600}
+    described, visited = _run(runtime, "spot wait shorter than the runtime", overrides=overrides)
+    assert described["status"] == "FAILED"
+    assert visited[-2:] == ["ValidateConfig", "InvalidConfiguration"]
+    assert described["error"] == "InvalidConfiguration"
+    assert (len(runtime.jobs.records()) if runtime.jobs else 0) == jobs_before
+
+
+def test_a_plain_training_job_that_fails_on_its_own_is_not_retried_on_demand(runtime: LocalRuntime) -> None:
+    runtime.faults.add(parse_fault_spec("training-failure"))
+    try:
+        described, visited = _run(
+            runtime,
+            "plain training crashes",
+            overrides={"use_tuning": False, "use_spot": True, "use_vpc": False},
+        )
+    finally:
+        runtime.faults.rules.clear()
+    assert described["status"] == "FAILED"
+    assert visited[-4:] == [
+        "Train",
+        "CheckTrainCapacityError",
+        "ClassifyTrainFailure",
+        "IsTrainCapacityError",
+    ] or (
+        visited[-5:-1] == ["Train", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError"]
+    ), visited
+    assert visited[-1] == "TrainFailed"
+    assert "TrainOnDemand" not in visited

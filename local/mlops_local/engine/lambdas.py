@@ -159,6 +159,20 @@ class LambdaRegistry:
         self.invocations.append((function.logical_id, event, outcome))
         return outcome
 
+    def update_environment(self, reference: str, variables: dict[str, str]) -> dict[str, str]:
+        """``UpdateFunctionConfiguration`` of the environment: the next invocation is a cold start.
+
+        Returns the previous variables (for restoring). Lambda starts new execution environments
+        after a configuration change, so module-level state (settings read at import) is reloaded.
+        """
+        function = self.find(reference)
+        with self._lock:
+            previous = dict(function.environment)
+            function.environment = {**function.environment, **variables}
+            self._modules.pop(function.logical_id, None)
+            self._state.pop(function.logical_id, None)
+        return previous
+
     def _handler(self, function: LambdaFunction) -> Any:
         module_name, _, attribute = function.handler.rpartition(".")
         key = function.logical_id
