@@ -34,9 +34,12 @@ RECORDS_DIR = OUTPUT_DIR / "state-coverage-records"
 # (machine, state or "from -> to") -> why no test can take it offline. Expected to stay empty.
 UNREACHABLE_OFFLINE: dict[tuple[str, str], str] = {}
 # States entered and edges taken by the whole suite, per machine: raise them as tests are added.
+# Measured on a clean clone (make test): training 67 of 75 states and 78 of 101 edges, batch 11 of
+# 17 and 10 of 19. The floors leave room for the few branches that depend on timing (an upload
+# still settling, an endpoint not yet InService at the first poll).
 FLOOR = {
-    "training_pipeline": {"states_entered": 0, "edges_taken": 0},
-    "batch_inference": {"states_entered": 0, "edges_taken": 0},
+    "training_pipeline": {"states_entered": 65, "edges_taken": 75},
+    "batch_inference": {"states_entered": 11, "edges_taken": 10},
 }
 # The tiers whose union is "the whole suite".
 ALL_TIERS = ("tests/unit/statemachines", "tests/integration", "tests/e2e")
@@ -70,6 +73,9 @@ class Recorder:
         self.entered: Counter[tuple[str, str]] = Counter()
         self.taken: Counter[tuple[str, str, str]] = Counter()
         self._last: dict[int, tuple[str, str]] = {}  # id(event manager) -> (machine, last state)
+        self._undecided: dict[
+            int, str
+        ] = {}  # id(event manager) -> a state entered before the machine is known
         self._lock = threading.Lock()
 
     def _machine(self, state: str) -> str | None:
@@ -78,14 +84,23 @@ class Recorder:
 
     def state_entered(self, history: object, state: str) -> None:
         with self._lock:
-            previous = self._last.get(id(history))
+            key = id(history)
+            previous = self._last.get(key)
             machine = self._machine(state) or (previous[0] if previous else None)
-            if machine is None or state not in self._names[machine]:
+            if machine is None:
+                # A name both machines have (their first state, LoadConfig): the next state tells.
+                self._undecided[key] = state
                 return
+            if state not in self._names[machine]:
+                return
+            first = self._undecided.pop(key, None)
+            if first is not None and first in self._names[machine]:
+                self.entered[(machine, first)] += 1
+                previous = (machine, first)
             self.entered[(machine, state)] += 1
             if previous and previous[0] == machine:
                 self.taken[(machine, previous[1], state)] += 1
-            self._last[id(history)] = (machine, state)
+            self._last[key] = (machine, state)
 
     def dump(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

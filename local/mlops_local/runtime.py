@@ -517,8 +517,10 @@ class LocalRuntime:
         return depths
 
     def fire_schedule(self, logical_id: str) -> str:
-        """Fire one of the template's schedules now; return the execution it started."""
-        return fire_schedule(self.provisioned.schedules[logical_id], self.client)
+        """Fire one of the template's schedules now, as its target role; return the execution it started."""
+        schedule = self.provisioned.schedules[logical_id]
+        client = self.role_client(schedule.role_arn, "scheduler") if schedule.role_arn else self.client
+        return fire_schedule(schedule, client)
 
     def emit_event(
         self,

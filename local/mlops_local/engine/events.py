@@ -60,6 +60,7 @@ class Schedule:
     state: str
     target_arn: str
     target_input: str | None
+    role_arn: str = ""  # the role Scheduler starts the target with
 
 
 class EventRouter:

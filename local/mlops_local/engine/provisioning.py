@@ -512,6 +512,7 @@ def _schedule(p: Provisioner, logical_id: str, props: dict[str, Any]) -> Provisi
         state=props.get("State", "ENABLED"),
         target_arn=target["Arn"],
         target_input=target_input,
+        role_arn=str(target["RoleArn"]),
     )
     arn = _arn("scheduler", f"schedule/default/{name}")
     return ProvisionedResource(logical_id, "AWS::Scheduler::Schedule", name, {"Arn": arn})
