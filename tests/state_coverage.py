@@ -34,12 +34,12 @@ RECORDS_DIR = OUTPUT_DIR / "state-coverage-records"
 # (machine, state or "from -> to") -> why no test can take it offline. Expected to stay empty.
 UNREACHABLE_OFFLINE: dict[tuple[str, str], str] = {}
 # States entered and edges taken by the whole suite, per machine: raise them as tests are added.
-# Measured on a clean clone (make test): training 67 of 75 states and 78 of 101 edges, batch 11 of
-# 17 and 10 of 19. The floors leave room for the few branches that depend on timing (an upload
+# Measured on a clean clone (make test): training 67 of 75 states and 78 of 101 edges, batch 16 of
+# 17 and 18 of 19. The floors leave room for the few branches that depend on timing (an upload
 # still settling, an endpoint not yet InService at the first poll).
 FLOOR = {
     "training_pipeline": {"states_entered": 65, "edges_taken": 75},
-    "batch_inference": {"states_entered": 11, "edges_taken": 10},
+    "batch_inference": {"states_entered": 16, "edges_taken": 18},
 }
 # The tiers whose union is "the whole suite".
 ALL_TIERS = ("tests/unit/statemachines", "tests/integration", "tests/e2e")

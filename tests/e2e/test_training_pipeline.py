@@ -288,6 +288,15 @@ def _predict(runtime: LocalRuntime, image_path: Path) -> dict[str, Any]:
         return dict(json.load(io.TextIOWrapper(response)))
 
 
+def test_a_batch_run_before_any_approved_model_says_so_and_succeeds(runtime: LocalRuntime) -> None:
+    arn = runtime.start_execution({}, state_machine="BatchInferenceStateMachine")
+    described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+    visited = [visit.name for visit in runtime.history(arn)]
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
+    assert "UseStartDate" in visited
+    assert visited[-3:] == ["HasApprovedModel", "NotifyNoModel", "NoApprovedModel"]
+
+
 def test_upload_burst_starts_one_execution(runtime: LocalRuntime, dataset: Path) -> None:
     # The upload spanned several batches of start_pipeline; the trigger still started one run, which
     # waited for the upload to settle and claimed all of it: no fraction, no follow-up.
@@ -575,6 +584,20 @@ def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
     assert outputs == sorted(f"{image.name}.out" for image in images)
     body = s3.get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read()
     assert json.loads(body)["predictions"][0]["label"] in {"ok", "scratch", "dent", "crack"}
+
+
+def test_a_batch_rerun_for_a_requested_date_reuses_the_model_of_the_approved_version(
+    runtime: LocalRuntime,
+) -> None:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    arn = runtime.start_execution({"date": day}, state_machine="BatchInferenceStateMachine")
+    described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+    visited = [visit.name for visit in runtime.history(arn)]
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
+    assert visited[:2] == ["LoadConfig", "ChooseBatchDate"]
+    assert "UseRequestedDate" in visited
+    # The earlier run created this package version's model: the create fails, the model is reused.
+    assert visited[visited.index("CreateBatchModel") + 1 :][:2] == ["ModelAlreadyExists", "Transform"]
 
 
 def _upload_during(runtime: LocalRuntime, folder: Path, during_runs: dict[str, Any], arn: str) -> None:

@@ -9,10 +9,12 @@ deleted) and that the workaround alone closes it. The modules never import each 
 from __future__ import annotations
 
 from mlops_local.engine.moto_compat import (
+    context_start_time_not_a_string,
     dynamodb_writes_not_atomic,
     glue_sync_interrupt_all,
     iam_policy_without_version,
     s3_eventbridge_event_shape,
+    sagemaker_create_model_overwrites,
     sagemaker_sync_unsupported,
     sqs_receive_counts_the_queue,
     sync_task_stopped_at_start,
@@ -38,6 +40,8 @@ WORKAROUNDS: dict[str, Workaround] = {
         s3_eventbridge_event_shape.WORKAROUND,
         dynamodb_writes_not_atomic.WORKAROUND,
         sqs_receive_counts_the_queue.WORKAROUND,
+        context_start_time_not_a_string.WORKAROUND,
+        sagemaker_create_model_overwrites.WORKAROUND,
     )
 }
 
