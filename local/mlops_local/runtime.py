@@ -320,7 +320,11 @@ class LocalRuntime:
         from mlops_local.executors.endpoint import EndpointHost  # noqa: PLC0415
 
         return EndpointHost(
-            self.client("s3"), self.run_dir / "endpoints", faults=self.faults, progress=self._on_progress
+            self.client("s3"),
+            self.run_dir / "endpoints",
+            faults=self.faults,
+            progress=self._on_progress,
+            s3_as=lambda role_arn: self.role_client(role_arn, "SageMaker")("s3"),
         )
 
     def stop(self) -> None:

@@ -819,3 +819,19 @@ def test_a_plain_training_job_that_fails_on_its_own_is_not_retried_on_demand(run
     ), visited
     assert visited[-1] == "TrainFailed"
     assert "TrainOnDemand" not in visited
+
+
+def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime: LocalRuntime) -> None:
+    overrides = {"use_tuning": False, "use_spot": False, "use_debugger_rules": False, "use_vpc": True}
+    described, visited = _run(runtime, "on-demand plain training in the VPC", overrides=overrides)
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    for state in ("UseOnDemandCapacity", "TrainInVpc", "RecordTrainedModelWithoutRules", "CreateModelInVpc"):
+        assert state in visited, visited
+    assert visited[-1] == "PipelineSucceeded"
+    assert runtime.jobs is not None
+    trained = [r.request for r in runtime.jobs.records("training") if r.name.startswith(described["name"])]
+    assert len(trained) == 1, [r.name for r in runtime.jobs.records("training")]
+    training = trained[0]
+    assert not training.get("EnableManagedSpotTraining")
+    assert "VpcConfig" in training
+    assert "DebugRuleConfigurations" not in training

@@ -590,9 +590,12 @@ class EndpointLifecycle:
         variants = []
         for variant in config["ProductionVariants"]:
             container = model_container(sagemaker, variant["ModelName"])
+            model = sagemaker.describe_model(ModelName=variant["ModelName"])
             variants.append(
                 {
                     **variant,
+                    # SageMaker fetches the model's artefacts with the model's execution role.
+                    "ExecutionRoleArn": model.get("ExecutionRoleArn", ""),
                     "ModelDataUrl": container.get("ModelDataUrl"),
                     "Image": container.get("Image"),
                     "Environment": container.get("Environment", {}),

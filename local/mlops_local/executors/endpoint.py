@@ -166,8 +166,11 @@ class EndpointHost:
         progress: Callable[[str], None] = print,
         seed: int | None = None,
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+        s3_as: Callable[[str], Any] | None = None,
     ) -> None:
+        """``s3_as(role ARN)``: an S3 client acting as the role (a model's artefacts are read as its role)."""
         self._s3 = s3
+        self._s3_as = s3_as
         self._read_timeout_s = read_timeout_s
         self._root = root
         self._faults = faults or FaultPlan()
@@ -266,7 +269,9 @@ class EndpointHost:
         for spec in variants:
             workdir = self._root / endpoint_name / config_name / spec["VariantName"]
             try:
-                handler = load_model_from_s3(self._s3, spec["ModelDataUrl"], workdir)
+                role = spec.get("ExecutionRoleArn")
+                s3 = self._s3_as(role) if self._s3_as and role else self._s3
+                handler = load_model_from_s3(s3, spec["ModelDataUrl"], workdir)
             except Exception as error:
                 raise DeploymentFailed(
                     f"variant {spec['VariantName']} could not load model {spec.get('ModelName')}: {error}"

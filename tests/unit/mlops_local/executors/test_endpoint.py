@@ -250,3 +250,22 @@ def test_repeated_invocations_all_succeed(host, live_endpoint, record_property):
 
     assert statuses == [200] * 20
     record_property("endpoint_mean_latency_ms", round(mean_ms, 1))  # reported, never asserted
+
+
+def test_a_model_is_read_with_its_execution_role(s3, tmp_path, real_models):
+    roles: list[str] = []
+
+    def s3_as(role_arn: str) -> Any:
+        roles.append(role_arn)
+        return s3
+
+    host = EndpointHost(s3, tmp_path / "as-role", progress=lambda message: None, seed=1, s3_as=s3_as)
+    try:
+        spec = {
+            **variant(s3, real_models["model-v1"], "model-v1"),
+            "ExecutionRoleArn": "arn:aws:iam::1:role/model",
+        }
+        host.deploy("defects", "defects-config-1", [spec], CAPTURE)
+    finally:
+        host.stop_all()
+    assert roles == ["arn:aws:iam::1:role/model"]
