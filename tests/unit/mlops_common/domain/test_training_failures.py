@@ -17,16 +17,9 @@ from mlops_common.domain.training_failures import (
     no_job_verdict,
     quota_verdict,
 )
+from tests.sagemaker_failure_reasons import ALGORITHM, CAPACITY, TUNING_REASON
 
-# FailureReasons as SageMaker writes them.
-CAPACITY = (
-    "CapacityError: Unable to provision requested ML compute capacity. "
-    "Please retry using a different ML instance type."
-)
-ALGORITHM = (
-    'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "ValueError: no train channel"\n'
-    'Command "/opt/conda/bin/python3.11 train.py --epochs 2"'
-)
+# More FailureReasons as SageMaker writes them.
 # A spot instance reclaimed: the script got SIGTERM and did not resume (143 = 128 + SIGTERM).
 SPOT_INTERRUPTED = (
     'AlgorithmError: ExecuteUserScriptError:\nExitCode 143\nErrorMessage ""\n'
@@ -34,10 +27,6 @@ SPOT_INTERRUPTED = (
 )
 INTERNAL = "InternalServerError: We encountered an internal error.  Please try again."
 CLIENT = "ClientError: Data download failed:Could not download s3://data/datasets/v1/train/x.jpg"
-TUNING_REASON = (
-    "No training job succeeded after 2 attempts. For additional details, please take a look at the "
-    "training job failures by listing training jobs for the hyperparameter tuning job."
-)
 TUNING = FailedJob("tuning", "1a2b3c4d-hpo-5e6f7a8b")
 TRAINING = FailedJob("training", "upload-20261112T1000-1a2b3c4d-train-5e6f7a8b")
 

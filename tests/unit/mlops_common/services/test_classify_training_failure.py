@@ -22,23 +22,11 @@ from moto.sagemaker.models import sagemaker_backends
 from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.models import ClassifyTrainingFailureInput
 from mlops_common.services.classify_training_failure import classify_training_failure
+from tests.sagemaker_failure_reasons import ALGORITHM, CAPACITY, TUNING_REASON
 
 REGION = "us-east-1"
 TUNING_JOB = "1a2b3c4d-hpo-5e6f7a8b"
 TRAINING_JOB = "upload-20261112T1000-1a2b3c4d-train-5e6f7a8b"
-# FailureReasons in SageMaker's words.
-CAPACITY = (
-    "CapacityError: Unable to provision requested ML compute capacity. "
-    "Please retry using a different ML instance type."
-)
-ALGORITHM = (
-    'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "ValueError: no train channel"\n'
-    'Command "/opt/conda/bin/python3.11 train.py --epochs 2"'
-)
-TUNING_REASON = (
-    "No training job succeeded after 2 attempts. For additional details, please take a look at the "
-    "training job failures by listing training jobs for the hyperparameter tuning job."
-)
 
 
 @pytest.fixture
