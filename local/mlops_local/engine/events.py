@@ -101,8 +101,9 @@ class EventRouter:
             work()
             return
         thread = threading.Thread(target=work, name="eventbridge-target", daemon=True)
-        self._threads.append(thread)
+        # Listed once started: `wait` (another thread) may join any thread it finds in the list.
         thread.start()
+        self._threads.append(thread)
 
     def _invoke(self, rule: EventRule, arn: str, payload: Any) -> None:
         outcome = self._lambdas.invoke(arn, payload)
