@@ -35,7 +35,7 @@ PACKAGES := layers/common planning local
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet $(addprefix -e ,$(PACKAGES)) ".[ml,glue,dev]"
+	$(VENV)/bin/pip install --quiet $(addprefix -e ,$(PACKAGES)) ".[ml,glue,dev,toolkits]"
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt

@@ -15,7 +15,9 @@ import io
 import json
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -30,6 +32,7 @@ from mlops_local.monitoring_runs import run_monitoring_now
 from mlops_local.runtime import LocalRuntime, Notification
 from mlops_local.scenarios import send_and_monitor
 from mlops_local.synthetic_images import generate_dataset, make_image
+from tests.state_coverage import machine_edges
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +90,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, dataset: Path) -> Iterator
     local = LocalRuntime(
         run_dir=tmp_path_factory.mktemp("run"),
         overrides=E2E_OVERRIDES,
-        faults=FaultPlan(),
+        # The first run finds no spot capacity for its tuning job and tunes on demand.
+        faults=FaultPlan.from_specs(["spot-capacity"]),
         on_progress=lambda message: print(f"[runtime] {message}", flush=True),
     )
     local.start()
@@ -333,6 +337,17 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
     visited = [visit.name for visit in runtime.history(first["executionArn"])]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, first["executionArn"])
     assert visited[:3] == ["LoadConfig", "BeginRun", "RunDecision"]
+    tuned = visited.index("Tune")
+    assert visited[tuned : tuned + 6] == [
+        "Tune",
+        "CheckTuneCapacityError",
+        "ClassifyTuneFailure",
+        "IsTuneCapacityError",
+        "TuneOnDemand",
+        "ChooseTuningStart",
+    ]
+    assert visited.count("Tune") == 2
+    assert runtime.faults.fired_count("spot-capacity") == 1
     for state in (
         "PrepareDataset",
         "CheckDataset",
@@ -635,6 +650,12 @@ def test_scheduled_retraining_starts_the_training_pipeline(
         assert described["stateMachineArn"] == runtime.provisioned.ref("TrainingPipelineStateMachine")
         # While it runs, another line uploads a few images (the next test follows them up).
         _wait_for_state(runtime, arn, "HasOverrides")
+        # A tick that comes while this run holds the lease is skipped: the next tick comes anyway.
+        tick = runtime.fire_schedule("RetrainSchedule")
+        skipped = runtime.wait_for_execution(tick, timeout=EXECUTION_WAIT)
+        assert skipped["status"] == "SUCCEEDED"
+        assert [visit.name for visit in runtime.history(tick)][-2:] == ["RunDecision", "RunSkipped"]
+        assert described["name"] in json.loads(skipped["output"])["run"]["begin"]["reason"]
         generate_dataset(tmp_path, images_per_class=1, sources=("line-b",), image_size=64, seed=23)
         _upload_during(runtime, tmp_path / "line-b", during_runs, arn)
     finally:
@@ -764,6 +785,9 @@ def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rej
     path = ["UseVpcNetwork", "TrainInVpcWithDebugger", "ClassifyTrainFailure", "TrainOnDemand"]
     assert all(state in visited for state in path), visited
     assert visited.count("TrainInVpcWithDebugger") == 2
+    # The rules' verdicts come with the trained model (offline: from train.py's own diagnostics).
+    recorded = visited.index("RecordTrainedModel")
+    assert visited[recorded - 2 : recorded] == ["TrainInVpcWithDebugger", "HasDebuggerStatuses"]
     assert visited[-5:] == [
         "MarkRejected",
         "RegisterModel",
@@ -778,6 +802,12 @@ def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rej
         assert request["DebugRuleConfigurations"]
     assert spot["EnableManagedSpotTraining"] is True
     assert not on_demand.get("EnableManagedSpotTraining")  # the on-demand retry
+    trained = runtime.client("sagemaker").describe_training_job(TrainingJobName=on_demand["TrainingJobName"])
+    verdicts = {
+        s["RuleConfigurationName"]: s["RuleEvaluationStatus"] for s in trained["DebugRuleEvaluationStatuses"]
+    }
+    assert set(verdicts) == {"LossNotDecreasing", "Overfit"}
+    assert set(verdicts.values()) <= {"NoIssuesFound", "IssuesFound"}
     packages = runtime.client("sagemaker").list_model_packages(
         ModelPackageGroupName=runtime.provisioned.ref("ModelPackageGroup"),
         SortBy="CreationTime",
@@ -800,34 +830,52 @@ def test_an_invalid_configuration_fails_before_any_job(runtime: LocalRuntime) ->
 
 def test_a_plain_training_job_that_fails_on_its_own_is_not_retried_on_demand(runtime: LocalRuntime) -> None:
     runtime.faults.add(parse_fault_spec("training-failure"))
+    overrides = {"use_tuning": False, "use_spot": True, "use_vpc": False, "use_debugger_rules": True}
     try:
-        described, visited = _run(
-            runtime,
-            "plain training crashes",
-            overrides={"use_tuning": False, "use_spot": True, "use_vpc": False},
-        )
+        described, visited = _run(runtime, "plain training crashes", overrides=overrides)
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
-    assert visited[-4:] == [
-        "Train",
-        "CheckTrainCapacityError",
-        "ClassifyTrainFailure",
-        "IsTrainCapacityError",
-    ] or (
-        visited[-5:-1] == ["Train", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError"]
-    ), visited
+    failing = ["TrainWithDebugger", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError"]
+    assert visited[-5:-1] == failing, visited
     assert visited[-1] == "TrainFailed"
     assert "TrainOnDemand" not in visited
 
 
 def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime: LocalRuntime) -> None:
-    overrides = {"use_tuning": False, "use_spot": False, "use_debugger_rules": False, "use_vpc": True}
-    described, visited = _run(runtime, "on-demand plain training in the VPC", overrides=overrides)
-    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    """The VPC model goes live; the run, with a polling budget shorter than the container's start,
+    fails EndpointNotReady meanwhile (the endpoint may still go InService: it does)."""
+    endpoint_name = _endpoint_name(runtime)
+    runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=15"))
+    overrides = {
+        "use_tuning": False,
+        "use_spot": False,
+        "use_debugger_rules": False,
+        "use_vpc": True,
+        "endpoint_poll_seconds": 1,
+        "endpoint_max_polls": 1,
+    }
+    try:
+        described, visited = _run(runtime, "on-demand plain training in the VPC", overrides=overrides)
+    finally:
+        runtime.faults.rules.clear()
+    assert described["status"] == "FAILED", _failed_state(runtime, described["executionArn"])
     for state in ("UseOnDemandCapacity", "TrainInVpc", "RecordTrainedModelWithoutRules", "CreateModelInVpc"):
         assert state in visited, visited
-    assert visited[-1] == "PipelineSucceeded"
+    assert visited[-3:] == ["CountEndpointPoll", "CheckEndpointStatus", "EndpointNotReady"]
+    assert (described["error"], described["cause"]) == (
+        "EndpointNotReady",
+        f"Endpoint {endpoint_name} still Updating after 1 polls",
+    )
+    sagemaker = runtime.client("sagemaker")
+    _wait_for(
+        lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService",
+        timeout=120,
+        what="the endpoint InService",
+    )
+    config = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    variant_model = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+    assert "VpcConfig" in sagemaker.describe_model(ModelName=variant_model["ModelName"])
     assert runtime.jobs is not None
     trained = [r.request for r in runtime.jobs.records("training") if r.name.startswith(described["name"])]
     assert len(trained) == 1, [r.name for r in runtime.jobs.records("training")]
@@ -835,3 +883,154 @@ def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime:
     assert not training.get("EnableManagedSpotTraining")
     assert "VpcConfig" in training
     assert "DebugRuleConfigurations" not in training
+
+
+@contextmanager
+def _without_action(runtime: LocalRuntime, role_logical_id: str, action: str) -> Iterator[str]:
+    """The role's inline policies without ``action`` (the rest of each statement kept); restored after."""
+    iam = runtime.client("iam")
+    role = runtime.provisioned.ref(role_logical_id)
+    saved = {
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    changed = 0
+    for name, document in saved.items():
+        statements = []
+        for statement in document["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if action not in actions:
+                statements.append(statement)
+                continue
+            changed += 1
+            if len(actions) > 1:
+                statements.append({**statement, "Action": [a for a in actions if a != action]})
+        iam.put_role_policy(
+            RoleName=role, PolicyName=name, PolicyDocument=json.dumps({**document, "Statement": statements})
+        )
+    assert changed, f"no statement of {role} names {action}"
+    try:
+        yield role
+    finally:
+        for name, document in saved.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def _replay_from(
+    runtime: LocalRuntime, state: str, state_input: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Run the training pipeline from ``state`` on the input that state had in an earlier run.
+
+    A deployment-side failure needs a model that passed the gate; replaying from that state (as a
+    redrive resumes at a state) runs the real states, functions and roles without training again.
+    The replay is its own state machine (the pipeline's definition from ``state`` on, its role), so
+    no run-end handling reacts to it.
+    """
+    sfn = runtime.client("stepfunctions")
+    pipeline = sfn.describe_state_machine(
+        stateMachineArn=runtime.provisioned.ref("TrainingPipelineStateMachine")
+    )
+    definition = json.loads(pipeline["definition"])
+    reachable, pending = set(), [state]
+    while pending:
+        name = pending.pop()
+        if name not in reachable:
+            reachable.add(name)
+            pending += [to for (source, to) in machine_edges(definition) if source == name]
+    replay = {"StartAt": state, "States": {n: s for n, s in definition["States"].items() if n in reachable}}
+    machine = sfn.create_state_machine(
+        name=f"replay-from-{state}-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(replay),
+        roleArn=pipeline["roleArn"],
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(state_input))["executionArn"]
+    described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+    return described, [visit.name for visit in runtime.history(arn)]
+
+
+def _state_input(runtime: LocalRuntime, execution_arn: str, state: str) -> dict[str, Any]:
+    events = runtime.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn, maxResults=1000
+    )
+    entered = [e["stateEnteredEventDetails"] for e in events["events"] if "stateEnteredEventDetails" in e]
+    return dict(json.loads(next(e["input"] for e in entered if e["name"] == state)))
+
+
+def _last_run_through(runtime: LocalRuntime, state: str) -> str:
+    for execution in runtime.executions():  # newest first
+        if state in [visit.name for visit in runtime.history(execution["executionArn"])]:
+            return str(execution["executionArn"])
+    raise AssertionError(f"no run entered {state}")
+
+
+@pytest.mark.parametrize(
+    ("use_vpc", "role", "action", "failed_task"),
+    [
+        (False, "TrainingPipelineRole", "sagemaker:CreateModel", "CreateModel"),
+        (True, "TrainingPipelineRole", "sagemaker:CreateModel", "CreateModelInVpc"),
+        (False, "DeployModelFunctionRole", "sagemaker:CreateEndpointConfig", "Deploy"),
+    ],
+)
+def test_a_model_that_cannot_be_deployed_is_revoked_and_the_endpoint_keeps_serving(
+    runtime: LocalRuntime, use_vpc: bool, role: str, action: str, failed_task: str
+) -> None:
+    """Each deployment task's Catch, replayed from the model's naming with the VPC run's input."""
+    sagemaker = runtime.client("sagemaker")
+    source = _last_run_through(runtime, "CreateModelInVpc")
+    state_input = _state_input(runtime, source, "NameModel")
+    state_input["config"] = {**state_input["config"], "use_vpc": use_vpc}
+    before = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
+    with _without_action(runtime, role, action) as role_name:
+        described, visited = _replay_from(runtime, "NameModel", state_input)
+    assert described["status"] == "FAILED"
+    assert visited[-3:] == [failed_task, "RevokeApproval", "DeploymentFailed"], visited
+    assert f"assumed-role/{role_name}/" in described["cause"]
+    assert f"is not authorized to perform: {action}" in described["cause"]
+    package = sagemaker.describe_model_package(
+        ModelPackageName=state_input["registration"]["model_package_arn"]
+    )
+    assert package["ModelApprovalStatus"] == "Rejected"
+    after = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
+    assert (after["EndpointStatus"], after["EndpointConfigName"]) == (
+        before["EndpointStatus"],
+        before["EndpointConfigName"],
+    )
+
+
+def test_an_endpoint_that_cannot_be_created_fails_the_run_and_revokes_the_approval(
+    runtime: LocalRuntime,
+) -> None:
+    """The endpoint was deleted out of band; the next run creates it again and its container never
+    passes the health check: the endpoint ends Failed and the model does not stay Approved."""
+    sagemaker = runtime.client("sagemaker")
+    endpoint_name = _endpoint_name(runtime)
+    _wait_for(
+        lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService",
+        timeout=120,
+        what="the endpoint InService",
+    )
+    sagemaker.delete_endpoint(EndpointName=endpoint_name)
+    # Its container takes a few seconds to fail: the run polls it Creating first, then Failed.
+    runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=5"))
+    runtime.faults.add(parse_fault_spec("endpoint-update-failure"))
+    overrides = {"use_tuning": False, "use_spot": False, "use_debugger_rules": False, "use_vpc": False}
+    try:
+        described, visited = _run(runtime, "an endpoint that cannot start", overrides=overrides)
+    finally:
+        runtime.faults.rules.clear()
+    assert described["status"] == "FAILED"
+    assert "Train" in visited
+    assert visited[-4:] == ["CheckEndpointStatus", "EndpointFailed", "RevokeApproval", "DeploymentFailed"]
+    assert visited[visited.index("Deploy") :].count("WaitForEndpoint") >= 2
+    assert described["error"] == "EndpointFailed"
+    assert described["cause"] == f"Endpoint {endpoint_name} is Failed"
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    assert endpoint["EndpointStatus"] == "Failed"
+    assert "failed its health check" in endpoint["FailureReason"]
+    newest = sagemaker.list_model_packages(
+        ModelPackageGroupName=runtime.provisioned.ref("ModelPackageGroup"),
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )["ModelPackageSummaryList"][0]
+    assert newest["ModelApprovalStatus"] == "Rejected"

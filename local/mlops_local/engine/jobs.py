@@ -557,6 +557,12 @@ class EndpointLifecycle:
         self._deploy_in_background(record)
         return record
 
+    def delete(self, name: str) -> None:
+        """DeleteEndpoint: the endpoint stops serving and is forgotten (its configs and models stay)."""
+        record = self._endpoints.pop(name, None)
+        if record is not None:
+            self._host.delete(name)
+
     def _deploy_in_background(self, record: EndpointRecord) -> None:
         threading.Thread(
             target=self._deploy, args=(record,), name=f"endpoint-{record.name}", daemon=True

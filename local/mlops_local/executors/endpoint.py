@@ -30,6 +30,7 @@ import io
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -283,6 +284,9 @@ class EndpointHost:
 
     def _health_check(self, endpoint_name: str, variant: Variant) -> None:
         """Ping (the model loaded) and one smoke invocation with a small image, as a load balancer would."""
+        if slow_start := self._faults.take_endpoint_slow_start(endpoint_name):
+            # The endpoint stays Creating/Updating meanwhile, as it does for minutes on AWS.
+            time.sleep(slow_start)
         if self._faults.take_endpoint_update_failure(endpoint_name):
             raise DeploymentFailed(
                 f"variant {variant.name} failed its health check: the container did not pass the ping "

@@ -9,7 +9,7 @@ CLI form: ``<kind>[:<option>[,<option>...]]`` where an option is ``key=value`` (
 ``after_epoch``) or, for ``throttle``, the API operation name, e.g. ``spot-interruption``,
 ``spot-interruption:count=2,after_epoch=1``, ``spot-capacity:count=3``,
 ``throttle:CreateTrainingJob,count=2``, ``training-failure:jobs=*-002-*``,
-``endpoint-update-failure``. ``count=all`` makes a rule never run out.
+``endpoint-update-failure``, ``endpoint-slow-start:seconds=20``. ``count=all`` makes a rule never run out.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ FaultKind = Literal[
     "training-failure",
     "glue-failure",
     "endpoint-update-failure",
+    "endpoint-slow-start",
 ]
 
 FAULT_DESCRIPTIONS: dict[str, str] = {
@@ -41,6 +42,9 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     "(options: count, jobs = job name pattern)",
     "endpoint-update-failure": "fail the next endpoint deployment's health check; the old model keeps "
     "serving (options: count, jobs = endpoint name pattern)",
+    "endpoint-slow-start": "make the next endpoint deployment's container take longer to pass its health "
+    "check, as real instances take minutes (options: count, jobs = endpoint name pattern, seconds; "
+    "default 10)",
 }
 
 
@@ -57,6 +61,7 @@ class FaultRule:
     jobs: str = "*"  # fnmatch pattern on the job, endpoint or (for throttle) operation name
     after_epoch: int = 1  # spot interruption: reclaim the instance once this epoch has been logged
     operation: str | None = None  # throttle: the API operation, e.g. CreateTrainingJob
+    seconds: int = 10  # endpoint slow start: how long the container takes to pass its health check
 
     def matches(self, kind: str, target: str) -> bool:
         """Whether this rule breaks ``target`` now."""
@@ -130,6 +135,11 @@ class FaultPlan:
         """For an endpoint deployment: whether the new variant's health check must fail."""
         return self._take("endpoint-update-failure", endpoint_name) is not None
 
+    def take_endpoint_slow_start(self, endpoint_name: str) -> int:
+        """For an endpoint deployment: how many seconds its container takes to become healthy (0: none)."""
+        rule = self._take("endpoint-slow-start", endpoint_name)
+        return 0 if rule is None else rule.seconds
+
     def take_throttle(self, operation: str) -> bool:
         """For an API call (by operation name): whether to answer with ThrottlingException."""
         return self._take("throttle", operation) is not None
@@ -164,6 +174,8 @@ def parse_fault_spec(spec: str) -> FaultRule:
             rule.jobs = value
         elif key == "after_epoch" and kind == "spot-interruption":
             rule.after_epoch = _positive_int(value, spec)
+        elif key == "seconds" and kind == "endpoint-slow-start":
+            rule.seconds = _positive_int(value, spec)
         else:
             raise FaultSpecError(f"unknown option {key!r} for fault {kind!r}")
     if kind == "throttle" and rule.operation is None:

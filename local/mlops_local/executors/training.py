@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_local.executors.base import ExecutionContext, JobResult, JobStatus
+from mlops_local.executors.debugger_rules import rule_evaluation_statuses
 from mlops_local.executors.faults import FaultPlan
 from mlops_local.executors.s3_transfer import (
     download_object,
@@ -276,6 +277,14 @@ class _TrainingJob:
         self.transitions.enter(status, f"Training job {status.lower()}")
         describe = self._describe(status)
         describe["ModelArtifacts"] = {"S3ModelArtifacts": artifacts}
+        if self.request.get("DebugRuleConfigurations"):
+            describe["DebugRuleEvaluationStatuses"] = rule_evaluation_statuses(
+                self.request,
+                self.layout.model_dir / "diagnostics.json",
+                region=self.ctx.client("sagemaker").meta.region_name,
+                account=str(self.request["RoleArn"]).split(":")[4],
+                now=describe["TrainingEndTime"],
+            )
         if spot:
             describe["LocalSpotSummary"] = {
                 "Interruptions": self.interruptions,

@@ -205,15 +205,17 @@ def test_a_tuning_job_whose_training_jobs_failed_on_their_own_fails_with_its_err
     assert failed["capacity_check"]["capacity"] is False
 
 
-def test_a_job_already_on_demand_fails_without_being_classified(step_functions: Any, training_asl) -> None:
-    state = state_after_failure("tuning", ON_DEMAND)
+@pytest.mark.parametrize("kind", sorted(PATHS))
+def test_a_job_already_on_demand_fails_without_being_classified(
+    step_functions: Any, training_asl, kind: str
+) -> None:
+    state = state_after_failure(kind, ON_DEMAND)
+    check, _, _, _, failed, _ = PATHS[kind]
 
-    described, entered = run(
-        step_functions, fallback_machine(training_asl, "tuning", state, [CAPACITY]), state
-    )
+    described, entered = run(step_functions, fallback_machine(training_asl, kind, state, [CAPACITY]), state)
 
     assert described["status"] == "FAILED"
-    assert names(entered) == ["CheckTuneCapacityError", "TuneFailed"]
+    assert names(entered) == [check, failed]
 
 
 def test_a_training_job_that_found_no_spot_capacity_moves_to_on_demand(

@@ -51,7 +51,12 @@ _ENGINE_SESSION = "StepFunctions"
 _ENGINE_TASK_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory",
+    # The service integrations the workarounds replace (SageMaker and Glue .sync) make their own
+    # clients through the same factory: their calls are the state machine role's too.
+    "mlops_local.engine.moto_compat.sagemaker_sync_unsupported",
+    "mlops_local.engine.moto_compat.glue_sync_interrupt_all",
 )
+_ENGINE_MODULE_PREFIXES = ("moto.stepfunctions.parser", "mlops_local.engine.moto_compat")
 
 
 class AccessDenied(Exception):
@@ -213,13 +218,14 @@ def _engine_clients(stock: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engine_modules() -> list[ModuleType]:
-    """Every module of moto's Step Functions engine that imported the client factory by name."""
+    """Every module of moto's Step Functions engine, or of a workaround's service integration, that
+    imported the client factory by name."""
     for name in _ENGINE_TASK_MODULES:
         importlib.import_module(name)
     return [
         module
         for name, module in list(sys.modules.items())
-        if name.startswith("moto.stepfunctions.parser")
+        if name.startswith(_ENGINE_MODULE_PREFIXES)
         and getattr(module, "boto_client_for", None) is boto_client_for
     ]
 

@@ -48,6 +48,14 @@ def _update_endpoint(endpoints: EndpointLifecycle) -> Callable[..., Any]:
     return update
 
 
+def _delete_endpoint(endpoints: EndpointLifecycle, original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete(backend_self: SageMakerModelBackend, endpoint_name: str) -> None:
+        original(backend_self, endpoint_name)  # moto's ValidationException for an unknown endpoint
+        endpoints.delete(endpoint_name)
+
+    return delete
+
+
 def _describe_endpoint(endpoints: EndpointLifecycle, original: Callable[..., Any]) -> Callable[..., Any]:
     def describe(backend_self: SageMakerModelBackend, name: str) -> dict[str, Any]:
         response = original(backend_self, name)
@@ -72,6 +80,11 @@ def _patches(services: LocalServices) -> Patches:
     yield replace(SageMakerResponse, "update_endpoint", _update_endpoint(endpoints), create=True)
     yield replace(
         SageMakerModelBackend,
+        "delete_endpoint",
+        _delete_endpoint(endpoints, SageMakerModelBackend.delete_endpoint),
+    )
+    yield replace(
+        SageMakerModelBackend,
         "describe_endpoint",
         _describe_endpoint(endpoints, SageMakerModelBackend.describe_endpoint),
     )
@@ -79,10 +92,14 @@ def _patches(services: LocalServices) -> Patches:
 
 EMULATION = Emulation(
     name="sagemaker_endpoints",
-    moto_does="stores an endpoint as InService at once, serves nothing, has no UpdateEndpoint",
+    moto_does=(
+        "stores an endpoint as InService at once, serves nothing, has no UpdateEndpoint; "
+        "DeleteEndpoint forgets only its record"
+    ),
     aws_does=(
         "Creating/Updating, then InService on the new config; a failed update rolls back to the old "
-        "config (InService, FailureReason), a failed creation ends Failed; the model serves requests"
+        "config (InService, FailureReason), a failed creation ends Failed; the model serves requests "
+        "until DeleteEndpoint"
     ),
     patches=_patches,
 )

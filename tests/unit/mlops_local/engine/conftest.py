@@ -123,6 +123,9 @@ class FakeEndpointHost:
         self.variants[endpoint_name] = list(variants)
         return f"http://127.0.0.1:0/{endpoint_name}"
 
+    def delete(self, endpoint_name: str) -> None:
+        self.deployed.pop(endpoint_name, None)
+
     def stop_all(self) -> None:
         self.deployed.clear()
 

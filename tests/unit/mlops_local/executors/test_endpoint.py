@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -226,6 +227,26 @@ def test_failed_update_keeps_old_model_serving(host, live_endpoint, s3, real_mod
     assert faults.fired_count("endpoint-update-failure") == 1
     assert host.config_name(live_endpoint) == "defects-config-1"
     assert host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"] == "model-v1"
+
+
+def test_a_slow_container_keeps_the_old_model_serving_until_it_is_healthy(
+    host, live_endpoint, s3, real_models, faults
+):
+    faults.add(FaultRule(kind="endpoint-slow-start", seconds=1))
+    answers: list[str] = []
+    deploying = threading.Thread(
+        target=host.deploy,
+        args=(live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE),
+    )
+    deploying.start()
+    while deploying.is_alive():
+        answers.append(host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"])
+    deploying.join()
+
+    assert faults.fired_count("endpoint-slow-start") == 1
+    assert answers
+    assert set(answers) == {"model-v1"}
+    assert host.config_name(live_endpoint) == "defects-config-2"
 
 
 def test_update_with_broken_model_keeps_old_model_serving(host, live_endpoint, s3, tmp_path):

@@ -18,6 +18,7 @@ def test_every_cli_fault_parses_and_is_described():
             "training-failure",
             "glue-failure",
             "endpoint-update-failure",
+            "endpoint-slow-start",
         ]
     )
 
@@ -36,6 +37,17 @@ def test_options_set_count_pattern_and_epoch():
 def test_bad_specs_are_refused_with_a_reason(spec):
     with pytest.raises(FaultSpecError):
         parse_fault_spec(spec)
+
+
+def test_a_slow_start_takes_its_seconds_once():
+    plan = FaultPlan.from_specs(["endpoint-slow-start:seconds=20,jobs=defect-*"])
+
+    assert plan.take_endpoint_slow_start("other") == 0
+    assert plan.take_endpoint_slow_start("defect-classifier") == 20
+    assert plan.take_endpoint_slow_start("defect-classifier") == 0
+    assert parse_fault_spec("endpoint-slow-start").seconds == 10
+    with pytest.raises(FaultSpecError):
+        parse_fault_spec("training-failure:seconds=5")
 
 
 def test_a_fault_fires_once_then_is_spent():

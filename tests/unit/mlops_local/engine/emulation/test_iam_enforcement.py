@@ -16,6 +16,7 @@ from mlops_local.engine.emulation.iam_enforcement import EMULATION
 from mlops_local.engine.emulation.registry import LocalServices
 from mlops_local.engine.iam.facts import StackFacts
 from mlops_local.engine.iam.principals import RoleSession, credentials_for
+from mlops_local.engine.moto_compat import WORKAROUNDS
 from tests.unit.mlops_local.engine.conftest import client, history, task
 
 ACCOUNT = "123456789012"
@@ -191,3 +192,39 @@ def run_state_machine_as(sfn: Any, state_machine_arn: str) -> dict[str, Any]:
             return described
         time.sleep(0.05)
     raise AssertionError("execution did not finish")
+
+
+# (workaround, task resource, task parameters, the IAM action its call needs)
+INTEGRATIONS = {
+    "sagemaker": (
+        "sagemaker_sync_unsupported",
+        "arn:aws:states:::sagemaker:createModel",
+        {"ModelName": "m", "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sm", "PrimaryContainer": {}},
+        "sagemaker:CreateModel",
+    ),
+    "glue": (
+        "glue_sync_interrupt_all",
+        "arn:aws:states:::glue:startJobRun.sync",
+        {"JobName": "j"},
+        "glue:StartJobRun",
+    ),
+}
+
+
+@pytest.mark.parametrize("service", sorted(INTEGRATIONS))
+def test_the_workarounds_service_integrations_call_as_the_state_machine_role_too(
+    apply: Callable[..., None], services: LocalServices, service: str
+) -> None:
+    workaround, resource, parameters, action = INTEGRATIONS[service]
+    services.stack_facts = StackFacts()
+    apply(WORKAROUNDS[workaround], EMULATION)
+    sfn_role = role(f"machine-role-{service}")
+    sfn = client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="m", definition=json.dumps(task(resource, parameters)), roleArn=sfn_role
+    )["stateMachineArn"]
+    described = run_state_machine_as(sfn, arn)
+    assert described["status"] == "FAILED", described
+    failed = [e for e in history(described["executionArn"]) if e["type"] == "TaskFailed"]
+    cause = failed[0]["taskFailedEventDetails"]["cause"]
+    assert f"/StepFunctions is not authorized to perform: {action}" in cause

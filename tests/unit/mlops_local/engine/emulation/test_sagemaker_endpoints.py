@@ -119,3 +119,20 @@ def test_a_failed_create_leaves_the_endpoint_failed(
     _endpoint_config("broken-v1")
     client("sagemaker").create_endpoint(EndpointName="e", EndpointConfigName="broken-v1")
     assert _wait_in_service(services, "e")["EndpointStatus"] == "Failed"
+
+
+def test_a_deleted_endpoint_stops_serving_and_can_be_created_again(
+    apply: Callable[..., None], services: LocalServices, endpoint_host: FakeEndpointHost
+) -> None:
+    apply(EMULATION)
+    _endpoint_config("v1")
+    _endpoint_config("broken-v2")
+    sagemaker = client("sagemaker")
+    sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="v1")
+    assert _wait_in_service(services, "e")["EndpointStatus"] == "InService"
+    sagemaker.delete_endpoint(EndpointName="e")
+    assert endpoint_host.deployed == {}
+    assert services.endpoints.get("e") is None
+    # Created again with a config that cannot start: nothing is left to roll back to.
+    sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="broken-v2")
+    assert _wait_in_service(services, "e")["EndpointStatus"] == "Failed"
