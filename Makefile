@@ -17,7 +17,7 @@ export PYENV_VERSION ?= 3.11.7:3.13.0
 export AWS_DEFAULT_REGION ?= us-east-1
 ENV ?= dev
 
-.PHONY: help setup demo test test-fast test-lambda-py313 lint format build deploy bench mutation clean
+.PHONY: help setup lock demo test test-fast test-lambda-py313 lint format build deploy bench mutation clean
 
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
@@ -27,41 +27,76 @@ help:
 	@echo "make build    sam build (Lambda runtime python3.13)"
 	@echo "make deploy   package the job code and sam deploy --config-env \$$ENV (any samconfig environment)"
 	@echo "make bench    run every benchmark under bench/ and write docs/performance.md"
+	@echo "make lock     compile requirements/lock/*.txt again (uv) after a pin changes"
 	@echo "make mutation mutation-test mlops_common.domain against its unit tests (minutes)"
 
+# Every virtualenv is built by uv from a lockfile uv compiled (requirements/lock/*.txt: every
+# package pinned, transitive ones included; `make lock` compiles them again after a pin changes).
+# Without uv, `python -m venv .venv && .venv/bin/pip install -r requirements/lock/dev.txt
+# torch==2.13.0` builds the same environment, only more slowly.
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+# uv reads no pip configuration: a folder of local wheels pip is told of (PIP_FIND_LINKS, e.g. a CPU
+# build of torch) is handed to uv too.
+ifdef PIP_FIND_LINKS
+export UV_FIND_LINKS ?= $(PIP_FIND_LINKS)
+endif
+# torch is installed beside the lock, not from it: PyPI's Linux torch is the CUDA build, so where a
+# machine offers a CPU build (find-links) that one is taken; its dependencies are in the lock.
+TORCH := torch==2.13.0
+LOCK_FLAGS := --quiet --python-platform x86_64-unknown-linux-gnu
+
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
 # The project's packages are installed editable: mlops-common (the Lambda layer), mlops-planning
-# and mlops-local (the local runtime, with its console script mlops-local).
+# and mlops-local (the local runtime, with its console script mlops-local); requirements/dev.in.
 PACKAGES := layers/common planning local
-$(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet $(addprefix -e ,$(PACKAGES)) ".[ml,glue,dev,toolkits]"
+$(VENV)/.installed: requirements/lock/dev.txt | $(UV)
+	rm -rf $(VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r requirements/lock/dev.txt $(TORCH)
 	touch $@
 
-$(SAM_VENV)/.installed: requirements/sam.txt
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet -r requirements/sam.txt
+$(SAM_VENV)/.installed: requirements/lock/sam.txt | $(UV)
+	rm -rf $(SAM_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python -r requirements/lock/sam.txt
 	touch $@
 
-$(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
+$(CHECKOV_VENV)/.installed: requirements/lock/checkov.txt | $(UV)
+	rm -rf $(CHECKOV_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements/lock/checkov.txt
 	touch $@
 
-$(MUTATION_VENV)/.installed: requirements/mutation.txt layers/common/requirements.txt
-	$(PYTHON) -m venv $(MUTATION_VENV)
-	$(MUTATION_VENV)/bin/pip install --quiet -r requirements/mutation.txt
+$(MUTATION_VENV)/.installed: requirements/lock/mutation.txt | $(UV)
+	rm -rf $(MUTATION_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(MUTATION_VENV)
+	$(UV) pip install --quiet --python $(MUTATION_VENV)/bin/python -r requirements/lock/mutation.txt
 	touch $@
 
 # The Lambda side's tests on the Lambda runtime's Python: the layer editable, its pins and the test
 # pins, nothing else (requirements/lambda-tests.txt). planning and local come without their
 # dependencies: the tests' harness imports only the local runtime's engine (template, moto fixes).
-$(LAMBDA_VENV)/.installed: requirements/lambda-tests.txt layers/common/requirements.txt $(addsuffix /pyproject.toml,$(PACKAGES))
-	PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
-	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
-	$(LAMBDA_VENV)/bin/pip install --quiet -r requirements/lambda-tests.txt -e layers/common
-	$(LAMBDA_VENV)/bin/pip install --quiet --no-deps -e planning -e local
+$(LAMBDA_VENV)/.installed: requirements/lock/lambda-tests.txt $(addsuffix /pyproject.toml,$(PACKAGES)) | $(UV)
+	rm -rf $(LAMBDA_VENV)
+	PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" $(UV) venv --quiet --python $(LAMBDA_PYTHON) $(LAMBDA_VENV)
+	$(UV) pip install --quiet --python $(LAMBDA_VENV)/bin/python -r requirements/lock/lambda-tests.txt -e layers/common
+	$(UV) pip install --quiet --python $(LAMBDA_VENV)/bin/python --no-deps -e planning -e local
 	touch $@
+
+# Compiles every lockfile from its inputs (pins in pyproject.toml files and requirements/*.txt).
+lock: | $(UV)
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 --no-emit-package torch \
+		requirements/dev.in -o requirements/lock/dev.txt
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 requirements/sam.txt -o requirements/lock/sam.txt
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 requirements/checkov.txt -o requirements/lock/checkov.txt
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 requirements/mutation.txt -o requirements/lock/mutation.txt
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.13 requirements/lambda-tests.txt \
+		-o requirements/lock/lambda-tests.txt
 
 # The virtualenvs are independent: built side by side (mostly downloads and unpacking).
 ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(LAMBDA_VENV)/.installed

@@ -392,8 +392,16 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
 def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRuntime, dataset: Path) -> None:
     before = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     runtime.faults.add(parse_fault_spec("endpoint-update-failure"))
-    described, visited = _run(runtime, "update that cannot be deployed")
+    # Plain on-demand training with Debugger rules: their verdicts come with the model.
+    overrides = {"use_tuning": False, "use_spot": False, "use_vpc": False, "use_debugger_rules": True}
+    described, visited = _run(runtime, "update that cannot be deployed", overrides=overrides)
     assert described["status"] == "FAILED"
+    trained = visited.index("TrainWithDebugger")
+    assert visited[trained : trained + 3] == [
+        "TrainWithDebugger",
+        "HasDebuggerStatuses",
+        "RecordTrainedModel",
+    ]
     assert "DeploymentRolledBack" in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert runtime.faults.fired_count("endpoint-update-failure") == 1, after.get("FailureReason")
@@ -613,6 +621,20 @@ def test_a_batch_rerun_for_a_requested_date_reuses_the_model_of_the_approved_ver
     assert "UseRequestedDate" in visited
     # The earlier run created this package version's model: the create fails, the model is reused.
     assert visited[visited.index("CreateBatchModel") + 1 :][:2] == ["ModelAlreadyExists", "Transform"]
+
+
+def test_a_batch_run_whose_role_cannot_create_the_model_fails_with_the_refusal(runtime: LocalRuntime) -> None:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    with _without_action(runtime, "BatchInferenceRole", "sagemaker:CreateModel") as role_name:
+        arn = runtime.start_execution({"date": day}, state_machine="BatchInferenceStateMachine")
+        described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
+    visited = [visit.name for visit in runtime.history(arn)]
+    assert described["status"] == "FAILED"
+    # Not an existing model: CreateModel's own error and cause, not a reuse.
+    assert visited[-3:] == ["CreateBatchModel", "ModelAlreadyExists", "CreateBatchModelFailed"]
+    assert described["error"] == "SageMaker.AmazonSageMakerException"
+    assert f"assumed-role/{role_name}/" in described["cause"]
+    assert "is not authorized to perform: sagemaker:CreateModel" in described["cause"]
 
 
 def _upload_during(runtime: LocalRuntime, folder: Path, during_runs: dict[str, Any], arn: str) -> None:
@@ -842,14 +864,18 @@ def test_a_plain_training_job_that_fails_on_its_own_is_not_retried_on_demand(run
     assert "TrainOnDemand" not in visited
 
 
-def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime: LocalRuntime) -> None:
-    """The VPC model goes live; the run, with a polling budget shorter than the container's start,
-    fails EndpointNotReady meanwhile (the endpoint may still go InService: it does)."""
+def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_budget(
+    runtime: LocalRuntime,
+) -> None:
+    """Plain training in the VPC finds no spot capacity and trains on demand; its model goes live,
+    but the run, with a polling budget shorter than the container's start, fails EndpointNotReady
+    meanwhile (the endpoint may still go InService: it does)."""
     endpoint_name = _endpoint_name(runtime)
     runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=15"))
+    runtime.faults.add(parse_fault_spec("spot-capacity"))
     overrides = {
         "use_tuning": False,
-        "use_spot": False,
+        "use_spot": True,
         "use_debugger_rules": False,
         "use_vpc": True,
         "endpoint_poll_seconds": 1,
@@ -860,8 +886,9 @@ def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime:
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED", _failed_state(runtime, described["executionArn"])
-    for state in ("UseOnDemandCapacity", "TrainInVpc", "RecordTrainedModelWithoutRules", "CreateModelInVpc"):
+    for state in ("UseSpotCapacity", "TrainOnDemand", "RecordTrainedModelWithoutRules", "CreateModelInVpc"):
         assert state in visited, visited
+    assert visited.count("TrainInVpc") == 2  # no spot capacity, then on demand
     assert visited[-3:] == ["CountEndpointPoll", "CheckEndpointStatus", "EndpointNotReady"]
     assert (described["error"], described["cause"]) == (
         "EndpointNotReady",
@@ -878,11 +905,13 @@ def test_on_demand_plain_training_in_the_vpc_deploys_a_model_in_the_vpc(runtime:
     assert "VpcConfig" in sagemaker.describe_model(ModelName=variant_model["ModelName"])
     assert runtime.jobs is not None
     trained = [r.request for r in runtime.jobs.records("training") if r.name.startswith(described["name"])]
-    assert len(trained) == 1, [r.name for r in runtime.jobs.records("training")]
-    training = trained[0]
-    assert not training.get("EnableManagedSpotTraining")
-    assert "VpcConfig" in training
-    assert "DebugRuleConfigurations" not in training
+    assert len(trained) == 2, [r.name for r in runtime.jobs.records("training")]
+    spot, on_demand = trained
+    assert spot["EnableManagedSpotTraining"] is True
+    assert not on_demand.get("EnableManagedSpotTraining")
+    for training in trained:
+        assert "VpcConfig" in training
+        assert "DebugRuleConfigurations" not in training
 
 
 @contextmanager
@@ -1014,13 +1043,14 @@ def test_an_endpoint_that_cannot_be_created_fails_the_run_and_revokes_the_approv
     # Its container takes a few seconds to fail: the run polls it Creating first, then Failed.
     runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=5"))
     runtime.faults.add(parse_fault_spec("endpoint-update-failure"))
-    overrides = {"use_tuning": False, "use_spot": False, "use_debugger_rules": False, "use_vpc": False}
+    runtime.faults.add(parse_fault_spec("spot-capacity"))
+    overrides = {"use_tuning": False, "use_spot": True, "use_debugger_rules": False, "use_vpc": False}
     try:
         described, visited = _run(runtime, "an endpoint that cannot start", overrides=overrides)
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
-    assert "Train" in visited
+    assert visited.count("Train") == 2  # no spot capacity, then on demand
     assert visited[-4:] == ["CheckEndpointStatus", "EndpointFailed", "RevokeApproval", "DeploymentFailed"]
     assert visited[visited.index("Deploy") :].count("WaitForEndpoint") >= 2
     assert described["error"] == "EndpointFailed"
