@@ -48,6 +48,8 @@ class Context:
     """The part of TorchServe's ``Context`` the toolkit calls."""
 
     def __init__(self, model_dir: str) -> None:
+        # TorchServe names the model after the archive; the serving container registers "model".
+        self.model_name = "model"
         self.system_properties = {"model_dir": model_dir}
         self.request_processor: list[RequestProcessor] = []
 

@@ -49,8 +49,8 @@ def rule_evaluation_statuses(
     for rule in request.get("DebugRuleConfigurations", []):
         name = rule["RuleConfigurationName"]
         invoked = rule.get("RuleParameters", {}).get("rule_to_invoke", name)
-        check = checks.get(RULE_CHECKS.get(invoked, ""))
-        if not checks:
+        check = (checks or {}).get(RULE_CHECKS.get(invoked, ""))
+        if checks is None:
             status, details = (
                 "Error",
                 f"Rule {invoked} cannot be evaluated: the job wrote no diagnostics.json",
@@ -78,10 +78,10 @@ def rule_evaluation_statuses(
     return statuses
 
 
-def _checks(diagnostics_file: Path) -> dict[str, dict[str, str]]:
-    """The run's final verdict per check (``diagnostics.json``'s ``checks``), or none."""
+def _checks(diagnostics_file: Path) -> dict[str, dict[str, str]] | None:
+    """The run's final verdict per check (``diagnostics.json``'s ``checks``); None without the file."""
     if not diagnostics_file.is_file():
-        return {}
+        return None
     document = json.loads(diagnostics_file.read_text(encoding="utf-8"))
     return dict(document.get("checks", {}))
 
