@@ -15,6 +15,10 @@ MUTATION_MIN_SCORE ?= 95
 # sam build needs the Lambda runtime's python3.13 on PATH; pyenv provides it on these machines.
 export PYENV_VERSION ?= 3.11.7:3.13.0
 export AWS_DEFAULT_REGION ?= us-east-1
+# OpenMP threads sleep between parallel regions instead of spinning: the tests run two workers on
+# two cores, and a spinning torch thread takes the core the other worker needs (bench/train.py
+# measures both).
+export OMP_WAIT_POLICY ?= PASSIVE
 ENV ?= dev
 
 .PHONY: help setup lock demo test test-fast test-lambda-py313 lint format build deploy bench mutation clean

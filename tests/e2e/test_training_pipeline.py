@@ -871,7 +871,7 @@ def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_
     but the run, with a polling budget shorter than the container's start, fails EndpointNotReady
     meanwhile (the endpoint may still go InService: it does)."""
     endpoint_name = _endpoint_name(runtime)
-    runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=15"))
+    runtime.faults.add(parse_fault_spec("endpoint-slow-start:seconds=6"))
     runtime.faults.add(parse_fault_spec("spot-capacity"))
     overrides = {
         "use_tuning": False,
