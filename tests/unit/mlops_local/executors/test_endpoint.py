@@ -238,14 +238,19 @@ def test_a_slow_container_keeps_the_old_model_serving_until_it_is_healthy(
         target=host.deploy,
         args=(live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE),
     )
+    started = time.monotonic()
     deploying.start()
     while deploying.is_alive():
         answers.append(host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"])
     deploying.join()
 
+    assert time.monotonic() - started >= 1
     assert faults.fired_count("endpoint-slow-start") == 1
-    assert answers
-    assert set(answers) == {"model-v1"}
+    # The old model answers while the new one starts; once switched, only the new one answers.
+    assert answers.count("model-v1") > 1
+    switched = answers.index("model-v2") if "model-v2" in answers else len(answers)
+    assert set(answers[:switched]) == {"model-v1"}
+    assert set(answers[switched:]) <= {"model-v2"}
     assert host.config_name(live_endpoint) == "defects-config-2"
 
 
