@@ -3,7 +3,12 @@
 The synthetic dataset at its generator's defaults (seed 7, 200 photos per class, 4 classes) is
 normalised to 64x64 PNGs and split 70/15/15 by a hash of the key, then written as Parquet shards
 of the dataset contract (as the Glue job writes them, without starting Spark). The real entry
-point ``train.main`` trains the default model with 2 threads, as on a 2-core machine, then with 1.
+point ``train.main`` trains the default model, each configuration in a fresh process (OpenMP reads
+its wait policy once, when torch loads): 2 threads with OpenMP's active wait (threads spin between
+parallel regions, the default: the baseline), 2 threads with the passive wait make test sets
+(``OMP_WAIT_POLICY=PASSIVE``: idle threads sleep), and 1 thread. On a shared 2-core machine (the
+test suite's two workers) a spinning thread takes the core another process needs; on an idle one
+spinning is faster.
 
 - images per second: training samples x epochs / time spent in training epochs;
 - time to the bar: training time until the first epoch whose validation accuracy and minimum

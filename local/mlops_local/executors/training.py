@@ -499,10 +499,6 @@ def _script_environment(
         checkpoint_dir=layout.checkpoint_dir,
         hyperparameters=hyperparameters,
     )
-    # A training instance has its cores to itself; this machine shares them with Spark, endpoints
-    # and other trials, where OpenMP's spinning threads take the cores the others need (bench/train.py:
-    # 2 threads with passive waits beat both spinning threads and 1 thread). The request may say else.
-    extra["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
     extra |= {str(key): str(value) for key, value in request.get("Environment", {}).items()}
     if cpus:
         # Libraries size their thread pools from these before the affinity is read.

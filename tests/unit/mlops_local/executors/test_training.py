@@ -86,21 +86,6 @@ def test_script_sees_hyperparameters_without_sagemaker_ones(s3, make_context, tr
     assert hps == {"epochs": 3, "learning_rate": 0.1, "epoch_seconds": 0.3}
 
 
-@pytest.mark.parametrize("outside", [None, "ACTIVE"])
-def test_openmp_threads_sleep_when_idle_unless_told_otherwise(
-    s3, make_context, training_request, monkeypatch, outside
-):
-    seen = outside or "PASSIVE"
-    if outside is None:
-        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    else:
-        monkeypatch.setenv("OMP_WAIT_POLICY", outside)
-    result = run_training_job(training_request(), make_context())
-
-    model = read_model(s3, result.describe_fields["ModelArtifacts"]["S3ModelArtifacts"])
-    assert model["omp_wait_policy"] == seen
-
-
 def test_final_metrics_are_the_last_values_logged(make_context, training_request):
     result = run_training_job(training_request(), make_context())
 

@@ -44,7 +44,6 @@ model_dir = Path(os.environ["SM_MODEL_DIR"])
             "history": state["history"],
             "hps": json.loads(os.environ["SM_HPS"]),
             "job": os.environ["TRAINING_JOB_NAME"],
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         }
     )
 )
