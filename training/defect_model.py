@@ -1,28 +1,25 @@
-"""The networks: a small CNN in plain torch (default) and a torchvision ResNet-18 for transfer learning.
+"""The networks: a small CNN (default) and two ImageNet backbones for transfer learning, all in
+plain torch (``backbones.py`` holds ResNet-18 and MobileNetV3-Small with torchvision's layout).
 
-Also the input normalisation both share, so training, evaluation and serving prepare pixels the
-same way. torchvision is imported only when ``resnet18`` is asked for: it is absent from some
-environments and the default model does not need it.
+Also the input normalisation they share, so training, evaluation and serving prepare pixels the
+same way, on whichever device the network is.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import backbones
 import numpy as np
 import torch
 from torch import nn
 
-ARCHITECTURES = ("small_cnn", "resnet18")
-# ResNet-18's ImageNet statistics: its pretrained filters expect inputs normalised this way.
+ARCHITECTURES = ("small_cnn", *backbones.BACKBONES)
+# ImageNet statistics: the backbones' pretrained filters expect inputs normalised this way.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# Optional training channel holding torchvision's resnet18 weights file, for jobs that run with
-# network isolation and so cannot download them.
-PRETRAINED_CHANNEL_ENV = "SM_CHANNEL_PRETRAINED"
 
 
 class SmallCNN(nn.Module):
@@ -80,45 +77,46 @@ def local_mean(images: torch.Tensor, kernel: int) -> torch.Tensor:
     return result
 
 
-def build_model(arch: str, num_classes: int, *, dropout: float = 0.2, pretrained: bool = False) -> nn.Module:
-    """Build a network by name; ``pretrained`` loads ImageNet weights (resnet18 only)."""
+def build_model(
+    arch: str,
+    num_classes: int,
+    *,
+    dropout: float = 0.2,
+    weights: Mapping[str, torch.Tensor] | None = None,
+) -> nn.Module:
+    """Build a network by name. ``weights``: a backbone's ImageNet state dict (torchvision's file),
+    loaded before the classifier head is replaced; ``small_cnn`` has none."""
     if arch == "small_cnn":
+        if weights is not None:
+            raise ValueError("small_cnn has no pretrained weights")
         return SmallCNN(num_classes, dropout=dropout)
-    if arch == "resnet18":
-        return _build_resnet18(num_classes, dropout=dropout, pretrained=pretrained)
+    if arch in backbones.BACKBONES:
+        return backbones.build_backbone(arch, num_classes, dropout=dropout, weights=weights)
     raise ValueError(f"unknown model {arch!r}; expected one of {', '.join(ARCHITECTURES)}")
 
 
-def _build_resnet18(num_classes: int, *, dropout: float, pretrained: bool) -> nn.Module:
-    try:
-        from torchvision import models  # noqa: PLC0415 - optional dependency, only for this model
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "model=resnet18 needs torchvision (present in SageMaker's PyTorch images)"
-        ) from exc
-    network = models.resnet18(weights=None)
-    if pretrained:
-        network.load_state_dict(_resnet18_pretrained_state(models))
-    network.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(network.fc.in_features, num_classes))
-    return network
-
-
-def _resnet18_pretrained_state(models: object) -> dict[str, torch.Tensor]:  # pragma: no cover - AWS only
-    channel = os.environ.get(PRETRAINED_CHANNEL_ENV)
-    if channel:
-        weight_files = sorted(Path(channel).glob("*.pth"))
-        if weight_files:
-            return torch.load(weight_files[0], map_location="cpu", weights_only=True)
-    # No channel: download through torchvision (needs network access from the training job).
-    weights = models.ResNet18_Weights.DEFAULT  # type: ignore[attr-defined]
-    return weights.get_state_dict(progress=False)
+def parameter_groups(
+    network: nn.Module, learning_rate: float, backbone_lr_factor: float, *, fine_tuning: bool
+) -> list[dict[str, Any]]:
+    """The optimiser's parameter groups. Fine-tuning a backbone: its new head first at
+    ``learning_rate``, then the pretrained rest at ``learning_rate * backbone_lr_factor``; otherwise
+    one group of every parameter."""
+    if not (fine_tuning and isinstance(network, backbones.Backbone)):
+        return [{"params": list(network.parameters()), "lr": learning_rate}]
+    head = list(network.head_parameters())
+    head_ids = {id(parameter) for parameter in head}
+    rest = [parameter for parameter in network.parameters() if id(parameter) not in head_ids]
+    return [
+        {"params": head, "lr": learning_rate},
+        {"params": rest, "lr": learning_rate * backbone_lr_factor},
+    ]
 
 
 def normalisation_for(
     arch: str, train_mean: Sequence[float], train_std: Sequence[float]
 ) -> tuple[list[float], list[float]]:
     """Per-channel mean and std used to normalise inputs (0..1 scale) for an architecture."""
-    if arch == "resnet18":
+    if arch in backbones.BACKBONES:
         return list(IMAGENET_MEAN), list(IMAGENET_STD)
     return [float(m) for m in train_mean], [max(float(s), 1e-3) for s in train_std]
 
@@ -129,15 +127,30 @@ def channel_statistics(images: np.ndarray) -> tuple[list[float], list[float]]:
     return pixels.mean(axis=0).tolist(), pixels.std(axis=0).tolist()
 
 
-def to_unit_tensor(images: np.ndarray) -> torch.Tensor:
-    """NxHxWx3 uint8 array -> Nx3xHxW float tensor in 0..1."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+def model_device(network: nn.Module) -> torch.device:
+    """The device the network's parameters are on."""
+    return next(network.parameters()).device
 
 
-def normalise(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Normalise an Nx3xHxW 0..1 tensor with per-channel mean and std."""
-    mean_t = torch.tensor(mean, dtype=batch.dtype).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, dtype=batch.dtype).view(1, 3, 1, 1)
+def to_unit_tensor(images: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """NxHxWx3 uint8 array -> Nx3xHxW float tensor in 0..1 (on ``device``, moved there as uint8)."""
+    batch = torch.from_numpy(np.ascontiguousarray(images))
+    if device is not None:
+        batch = batch.to(device)
+    return unit_tensor(batch)
+
+
+def unit_tensor(images: torch.Tensor) -> torch.Tensor:
+    """NxHxWx3 uint8 tensor -> Nx3xHxW float tensor in 0..1, on the same device."""
+    return images.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def normalise(
+    batch: torch.Tensor, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor
+) -> torch.Tensor:
+    """Normalise an Nx3xHxW 0..1 tensor with per-channel mean and std (lists or tensors)."""
+    mean_t = torch.as_tensor(mean, dtype=batch.dtype, device=batch.device).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=batch.dtype, device=batch.device).view(1, 3, 1, 1)
     return (batch - mean_t) / std_t
 
 
@@ -150,12 +163,14 @@ def predict_probabilities(
     *,
     batch_size: int = 256,
 ) -> np.ndarray:
-    """Class probabilities (N x classes) for NxHxWx3 uint8 images, in eval mode."""
+    """Class probabilities (N x classes, a CPU array) for NxHxWx3 uint8 images, in eval mode, on
+    the network's device."""
     network.eval()
+    device = model_device(network)
     outputs = []
     for start in range(0, len(images), batch_size):
-        batch = normalise(to_unit_tensor(images[start : start + batch_size]), mean, std)
+        batch = normalise(to_unit_tensor(images[start : start + batch_size], device), mean, std)
         outputs.append(torch.softmax(network(batch), dim=1))
     if not outputs:
         return np.zeros((0, 0), dtype=np.float64)
-    return torch.cat(outputs).double().numpy()
+    return torch.cat(outputs).double().cpu().numpy()

@@ -9,6 +9,7 @@ Models are scored by label name, so a champion trained on another label set is s
 the same images: a prediction of a label the test split does not have is wrong, and the champion's
 entry says which labels differ. The challenger's entry carries the summary of its training
 diagnostics (``diagnostics.json`` beside its ``model.pt``) on to the gate and the notifications.
+Models run on the GPU when the processing instance has one, else on the CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any
 
 import defect_model
 import numpy as np
+import torch
 from classification_metrics import classification_report
+from devices import select_device
 from image_decoding import resize_for_model
 from image_features import image_features, prediction_features
 from model_artifact import LoadedModel, find_model_source, load_diagnostics, load_model
@@ -94,12 +97,14 @@ def baseline_rows(split: ImageSplit, model: LoadedModel, probabilities: np.ndarr
     return rows
 
 
-def load_champion(location: Path) -> tuple[LoadedModel | None, str | None]:
-    """The champion model, or None with the reason it is absent or unusable."""
+def load_champion(
+    location: Path, device: torch.device | None = None
+) -> tuple[LoadedModel | None, str | None]:
+    """The champion model (on ``device``), or None with the reason it is absent or unusable."""
     if find_model_source(location) is None:
         return None, None
     try:
-        return load_model(location), None
+        return load_model(location, device), None
     except Exception as exc:  # an unreadable champion must not block every future model
         LOG.exception("champion model at %s cannot be loaded", location)
         return None, f"champion model could not be loaded: {exc}"
@@ -120,8 +125,9 @@ def diagnostics_summary(location: Path) -> dict[str, Any] | None:
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run the evaluation and write its outputs; returns the evaluation document."""
-    challenger = load_model(args.challenger_model)
-    champion, champion_error = load_champion(args.champion_model)
+    device = select_device()
+    challenger = load_model(args.challenger_model, device)
+    champion, champion_error = load_champion(args.champion_model, device)
     split = load_split(args.test_data)
     labels = sorted(set(split.labels) | set(challenger.labels))
     normal_class = challenger.normal_class

@@ -11,6 +11,9 @@ are checked first, then the body's size and shape, then every image's header (fo
 count, read without decoding) against a per-image and a per-request pixel budget. Only a request
 that passes all of these is decoded. The budgets come from the container's environment
 (``SERVING_MAX_IMAGE_PIXELS``, ``SERVING_MAX_REQUEST_PIXELS``), read once when the worker starts.
+
+The model runs on the GPU when the serving instance has one, else on the CPU; predictions come
+back to the host as numpy arrays either way.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, NamedTuple
 
 import defect_model
 import numpy as np
+from devices import select_device
 from image_decoding import (
     ImageDecodeError,
     ImageTooLarge,
@@ -118,8 +122,10 @@ LIMITS = ServingLimits.from_environment(os.environ)
 
 
 def model_fn(model_dir: str) -> LoadedModel:
-    """Load the model unpacked from ``model.tar.gz`` into ``model_dir``."""
-    return load_model(Path(model_dir))
+    """Load the model unpacked from ``model.tar.gz`` into ``model_dir``, on the GPU when there is one
+    (as the serving toolkit's default handler does: sagemaker-pytorch-inference,
+    sagemaker_pytorch_serving_container/default_pytorch_inference_handler.py)."""
+    return load_model(Path(model_dir), select_device())
 
 
 def _media_type(content_type: str | None) -> str:

@@ -3,7 +3,9 @@ and the ``diagnostics.json`` training writes beside it.
 
 A model arrives as an unpacked model directory, a directory holding ``model.tar.gz`` (a processing
 job input), or the ``model.tar.gz`` itself. ``model.pt`` holds only tensors and plain values, so it
-loads with ``weights_only=True``: no pickled code from an artefact ever runs.
+loads with ``weights_only=True``: no pickled code from an artefact ever runs. Its ``arch`` names the
+network, which ``defect_model.build_model`` rebuilds in plain torch (no download, no torchvision)
+before the weights are loaded, on the CPU or the GPU the caller picks.
 """
 
 from __future__ import annotations
@@ -71,12 +73,13 @@ def save_model_file(
     )
 
 
-def load_model_file(path: Path) -> LoadedModel:
-    """Load ``model.pt`` into an eval-mode network on the CPU."""
+def load_model_file(path: Path, device: torch.device | None = None) -> LoadedModel:
+    """Load ``model.pt`` into an eval-mode network on ``device`` (the CPU when None); a model
+    trained on a GPU loads on a CPU and the other way round."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     network = defect_model.build_model(saved["arch"], len(saved["labels"]))
     network.load_state_dict(saved["state_dict"])
-    network.eval()
+    network.to(device or torch.device("cpu")).eval()
     return LoadedModel(
         network=network,
         arch=saved["arch"],
@@ -107,20 +110,21 @@ def find_model_source(location: Path) -> Path | None:
     return archives[0] if archives else None
 
 
-def load_model(location: Path) -> LoadedModel:
-    """Load a model from a directory, a directory holding ``model.tar.gz``, or the archive."""
+def load_model(location: Path, device: torch.device | None = None) -> LoadedModel:
+    """Load a model from a directory, a directory holding ``model.tar.gz``, or the archive, onto
+    ``device`` (the CPU when None)."""
     source = find_model_source(location)
     if source is None:
         raise FileNotFoundError(f"no {MODEL_FILE} or {MODEL_ARCHIVE} at {location}")
     if source.name == MODEL_FILE:
-        return load_model_file(source)
+        return load_model_file(source, device)
     with tempfile.TemporaryDirectory(prefix="model-") as unpacked, tarfile.open(source, "r:gz") as archive:
         # The "data" filter refuses absolute paths, links out of the folder and device files.
         archive.extractall(unpacked, filter="data")
         model_file = Path(unpacked) / MODEL_FILE
         if not model_file.is_file():
             raise FileNotFoundError(f"{source} holds no {MODEL_FILE} at its root")
-        return load_model_file(model_file)
+        return load_model_file(model_file, device)
 
 
 def load_diagnostics(location: Path) -> dict[str, Any] | None:

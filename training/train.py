@@ -4,30 +4,34 @@ Reads the train and validation channels (Parquet shards), trains with early stop
 objective metric, prints one metric line per epoch for ``MetricDefinitions`` (with the training
 diagnostics of ``diagnostics.py``), checkpoints every epoch (and on SIGTERM) for managed spot
 training, and writes ``model.pt``, ``metrics.json``, ``diagnostics.json`` and the serving ``code/``
-to ``SM_MODEL_DIR``. See docs/training.md.
+to ``SM_MODEL_DIR``. Backbones start from the ImageNet weights of the ``pretrained`` channel
+(``pretrained_weights.py``). Runs on a GPU when there is one (mixed precision, batches fed by a
+``DataLoader`` from pinned memory), else on the CPU (``devices.py``). See docs/training.md.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
+import contextlib
 import csv
 import json
 import logging
 import os
-import random
 import shutil
+import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import defect_model
+import devices
 import diagnostics
 import numpy as np
+import pretrained_weights
 import torch
 from augmentation import augment_batch
 from checkpointing import EXIT_TERMINATED, TerminationRequest, load_checkpoint, save_checkpoint
@@ -35,7 +39,9 @@ from classification_metrics import classification_report
 from hyperparameters import OBJECTIVE_METRICS, Hyperparameters, parse_hyperparameters
 from model_artifact import DIAGNOSTICS_FILE, save_model_file
 from parquet_dataset import ImageSplit, load_split
+from pretrained_weights import PretrainedWeights
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
 LOG = logging.getLogger("train")
 SOURCE_DIR = Path(__file__).resolve().parent
@@ -107,11 +113,109 @@ def metric_line(entry: Mapping[str, float], *, prefix: str = "epoch") -> str:
     )
 
 
-class Trainer:
-    """One training run: model, optimiser, schedule and data, resumable from a checkpoint."""
+class BatchSource(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Some batches of one epoch's order (``batches``, indices of batches) as host tensors: uint8
+    images (N x H x W x 3) and class indices. It draws no random number, so workers of a
+    ``DataLoader`` can build batches in any order and the epoch stays reproducible."""
 
     def __init__(
-        self, hp: Hyperparameters, train: ImageSplit, validation: ImageSplit, labels: list[str]
+        self,
+        images: np.ndarray,
+        targets: torch.Tensor,
+        order: torch.Tensor,
+        *,
+        batch_size: int,
+        batches: range,
+    ) -> None:
+        self.images = images
+        self.targets = targets
+        self.order = order
+        self.batch_size = batch_size
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        batch = self.batches[index]
+        rows = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
+        return torch.from_numpy(self.images[rows.numpy()]), self.targets[rows]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return (self[index] for index in range(len(self)))
+
+
+def _loader_worker_init(_worker_id: int) -> None:
+    """Loader workers ignore SIGTERM: on a spot interruption the training loop saves a checkpoint
+    and ends them itself, and a worker killed first would make the loader raise instead."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class StepTotals:
+    """An epoch's running sums of the per-step values (loss, correct predictions, gradient norms),
+    kept as tensors on the training device so a GPU step never waits for the host; ``write_to``
+    copies them into the epoch's ``partial`` record (epoch end, interruption)."""
+
+    def __init__(self, partial: Mapping[str, Any], device: torch.device) -> None:
+        def number(key: str, dtype: torch.dtype) -> torch.Tensor:
+            return torch.tensor(partial.get(key, 0), dtype=dtype, device=device)
+
+        self.loss_sum = number("loss_sum", torch.float64)
+        self.correct = number("correct", torch.int64)
+        self.norm_sum = number("gradient_norm_sum", torch.float64)
+        self.norm_max = number("gradient_norm_max", torch.float64)
+        self.norm_steps = number("gradient_steps", torch.int64)
+        self.nonfinite = number("nonfinite_steps", torch.int64)
+
+    def add_batch(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        """A step's mean loss (weighted by the batch size) and its correct predictions: the
+        diagnostics' training accuracy, from the logits the step computed anyway."""
+        self.loss_sum += loss.detach().double() * len(targets)
+        self.correct += (logits.detach().argmax(dim=1) == targets).sum()
+
+    def add_gradients(self, gradients: list[torch.Tensor], *, count_nonfinite: bool = True) -> None:
+        """A step's global gradient norm (L2 over every parameter's gradient); a norm that is not
+        finite is counted apart (unless the loss scaler skips such steps on its own)."""
+        if not gradients:
+            return
+        norm = torch.nn.utils.get_total_norm(gradients).double()
+        finite = torch.isfinite(norm)
+        kept = torch.where(finite, norm, torch.zeros_like(norm))
+        self.norm_sum += kept
+        self.norm_max = torch.maximum(self.norm_max, kept)
+        self.norm_steps += finite
+        if count_nonfinite:
+            self.nonfinite += ~finite
+
+    def write_to(self, partial: dict[str, Any]) -> None:
+        """Copy the sums into ``partial`` as plain numbers (one host sync)."""
+        partial["loss_sum"] = float(self.loss_sum)
+        partial["correct"] = int(self.correct)
+        partial["gradient_norm_sum"] = float(self.norm_sum)
+        partial["gradient_norm_max"] = float(self.norm_max)
+        partial["gradient_steps"] = int(self.norm_steps)
+        partial["nonfinite_steps"] = int(self.nonfinite)
+
+
+class Trainer:
+    """One training run: model, optimiser, schedule and data, resumable from a checkpoint.
+
+    ``weights``: a backbone's ImageNet weights (from the ``pretrained`` channel) to fine-tune from.
+    ``runtime``: device, precision and data feed (``devices.runtime_for`` the available device when
+    not given).
+    """
+
+    def __init__(
+        self,
+        hp: Hyperparameters,
+        train: ImageSplit,
+        validation: ImageSplit,
+        labels: list[str],
+        *,
+        weights: PretrainedWeights | None = None,
+        runtime: devices.Runtime | None = None,
     ) -> None:
         self.hp = hp
         self.train = train
@@ -125,20 +229,36 @@ class Trainer:
         train_mean, train_std = defect_model.channel_statistics(train.images)
         self.mean, self.std = defect_model.normalisation_for(hp.model, train_mean, train_std)
 
-        torch.manual_seed(hp.seed)
-        random.seed(hp.seed)
-        np.random.seed(hp.seed)
+        self.runtime = runtime or devices.runtime_for(devices.select_device(), available_cores())
+        self.device = self.runtime.device
+        self.weights = weights
+
+        devices.seed_everything(hp.seed)
+        # Data order and augmentation: always a CPU generator, so every device draws the same numbers.
         self.generator = torch.Generator().manual_seed(hp.seed)
         self.network = defect_model.build_model(
-            hp.model, len(labels), dropout=hp.dropout, pretrained=hp.pretrained and hp.model != "small_cnn"
+            hp.model, len(labels), dropout=hp.dropout, weights=weights.state_dict if weights else None
+        ).to(self.device)
+        groups = defect_model.parameter_groups(
+            self.network, hp.learning_rate, hp.backbone_lr_factor, fine_tuning=weights is not None
         )
-        self.optimizer = torch.optim.AdamW(
-            self.network.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay
-        )
+        self.optimizer = torch.optim.AdamW(groups, lr=hp.learning_rate, weight_decay=hp.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=hp.epochs)
-        self.criterion = nn.CrossEntropyLoss(weight=self._class_weights())
+        class_weights = self._class_weights()
+        self.criterion = nn.CrossEntropyLoss(
+            weight=None if class_weights is None else class_weights.to(self.device)
+        )
         self.trainable = [p for p in self.network.parameters() if p.requires_grad]
+        self.mean_tensor = torch.tensor(self.mean, dtype=torch.float32, device=self.device)
+        self.std_tensor = torch.tensor(self.std, dtype=torch.float32, device=self.device)
+        # Loss scaling for float16 autocast (https://pytorch.org/docs/stable/amp.html#gradient-scaling).
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.runtime.grad_scaler else None
         self.state = RunState()
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.runtime.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.runtime.amp_dtype)
 
     def _class_weights(self) -> torch.Tensor | None:
         if self.hp.class_weighting == "none":
@@ -155,11 +275,17 @@ class Trainer:
         """What must match for a checkpoint to belong to this run (threads may differ)."""
         settings = self.hp.as_dict()
         settings.pop("num_threads")
-        return {"hyperparameters": settings, "labels": self.labels, "train_samples": len(self.train)}
+        return {
+            "hyperparameters": settings,
+            "labels": self.labels,
+            "train_samples": len(self.train),
+            "pretrained_weights": self.weights.sha256 if self.weights else None,
+        }
 
     def checkpoint_state(self) -> dict[str, Any]:
-        """The full state of the run, for ``save_checkpoint``."""
-        return {
+        """The full state of the run, for ``save_checkpoint`` (loadable on any device: tensors are
+        loaded to the CPU and moved to the run's device on restore)."""
+        state = {
             "fingerprint": self.fingerprint(),
             "model": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -168,6 +294,11 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "run": vars(self.state).copy(),
         }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()  # dropout's draws on the GPU
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
     def restore(self, checkpoint: Mapping[str, Any]) -> bool:
         """Resume from a checkpoint; False (and a fresh start) if it belongs to another run."""
@@ -179,6 +310,11 @@ class Trainer:
         self.scheduler.load_state_dict(checkpoint["scheduler"])
         self.generator.set_state(checkpoint["generator"])
         torch.set_rng_state(checkpoint["torch_rng"])
+        cuda_rng = checkpoint.get("cuda_rng")
+        if self.device.type == "cuda" and cuda_rng and len(cuda_rng) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_rng)
+        if self.scaler is not None and checkpoint.get("scaler"):
+            self.scaler.load_state_dict(checkpoint["scaler"])
         self.state = RunState(**checkpoint["run"])
         return True
 
@@ -220,47 +356,80 @@ class Trainer:
         order: torch.Tensor = partial["order"]
         batch_count = (len(order) + self.hp.batch_size - 1) // self.hp.batch_size
         self.network.train()
-        for batch in range(partial["next_batch"], batch_count):
+        totals = StepTotals(partial, self.device)
+        batches = self.host_batches(order, range(partial["next_batch"], batch_count))
+        for batch, (images, targets) in enumerate(batches, start=partial["next_batch"]):
             if termination.requested:
                 # Abandon nothing already done: the checkpoint resumes at this very batch.
+                totals.write_to(partial)
                 partial["next_batch"] = batch
                 partial["elapsed"] = time.monotonic() - partial["started"]
                 self.state.partial_epoch = partial
                 return False
-            rows = order[batch * self.hp.batch_size : (batch + 1) * self.hp.batch_size]
-            inputs = defect_model.to_unit_tensor(self.train.images[rows.numpy()])
-            if self.hp.augment:
-                inputs = augment_batch(inputs, self.generator)
-            inputs = defect_model.normalise(inputs, self.mean, self.std)
-            targets = self.train_targets[rows]
-            self.optimizer.zero_grad(set_to_none=True)
-            logits = self.network(inputs)
-            loss = self.criterion(logits, targets)
-            loss.backward()
-            self._record_gradient_norm(partial)
-            self.optimizer.step()
-            partial["loss_sum"] += float(loss.item()) * len(rows)
-            partial["samples"] += len(rows)
-            # The diagnostics' training accuracy, from the logits this step computed anyway.
-            partial["correct"] += int((logits.detach().argmax(dim=1) == targets).sum())
+            self.train_step(images, targets, totals)
+            partial["samples"] += len(targets)
+        totals.write_to(partial)
         # The rate this epoch trained with, before the schedule moves it for the next one.
         partial["learning_rate"] = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
         self.state.partial_epoch = {**partial, "next_batch": batch_count}
         return True
 
-    def _record_gradient_norm(self, partial: dict[str, Any]) -> None:
-        """Add this step's global gradient norm (L2 over every parameter's gradient) to the epoch's."""
-        grads = [p.grad.detach() for p in self.trainable if p.grad is not None]
-        if not grads:
-            return
-        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
-        if not np.isfinite(norm):
-            partial["nonfinite_steps"] += 1
-            return
-        partial["gradient_norm_sum"] += norm
-        partial["gradient_norm_max"] = max(partial["gradient_norm_max"], norm)
-        partial["gradient_steps"] += 1
+    def host_batches(
+        self, order: torch.Tensor, batches: range
+    ) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        """The epoch's ``batches`` as host tensors: built in this loop on the CPU; on a GPU by a
+        ``DataLoader`` whose workers gather the next batches into pinned memory while the GPU
+        computes."""
+        source = BatchSource(
+            self.train.images, self.train_targets, order, batch_size=self.hp.batch_size, batches=batches
+        )
+        workers = self.runtime.loader_workers
+        if workers is None:
+            return source
+        return DataLoader(
+            source,
+            batch_size=None,  # each item is already a batch
+            num_workers=workers,
+            pin_memory=self.runtime.pin_memory,
+            prefetch_factor=devices.LOADER_PREFETCH_BATCHES if workers else None,
+            worker_init_fn=_loader_worker_init if workers else None,
+            # The loader draws its workers' base seed from this generator, not from torch's global
+            # one, which dropout uses: feeding through a loader leaves the training's draws as they were.
+            generator=torch.Generator().manual_seed(self.hp.seed),
+        )
+
+    def train_step(self, images: torch.Tensor, targets: torch.Tensor, totals: StepTotals) -> None:
+        """One optimisation step on a host batch (uint8 N x H x W x 3 images, class indices): copy
+        to the device (asynchronously from pinned memory), augment and normalise there, forward
+        under autocast when the runtime has mixed precision, backward (with loss scaling for
+        float16), record the step's values in ``totals``, update the weights."""
+        copy_async = self.runtime.pin_memory and images.is_pinned()
+        inputs = defect_model.unit_tensor(images.to(self.device, non_blocking=copy_async))
+        targets = targets.to(self.device, non_blocking=copy_async)
+        if self.hp.augment:
+            inputs = augment_batch(inputs, self.generator)
+        inputs = defect_model.normalise(inputs, self.mean_tensor, self.std_tensor)
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            logits = self.network(inputs)
+            loss = self.criterion(logits, targets)
+        if self.scaler is None:
+            loss.backward()
+            totals.add_gradients(self._gradients())
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            # Unscaled before measuring; a step whose gradients overflowed float16 is skipped by the
+            # scaler (which then lowers the scale), so it is no sign of exploding gradients.
+            self.scaler.unscale_(self.optimizer)
+            totals.add_gradients(self._gradients(), count_nonfinite=False)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        totals.add_batch(loss, logits, targets)
+
+    def _gradients(self) -> list[torch.Tensor]:
+        return [p.grad.detach() for p in self.trainable if p.grad is not None]
 
     def _end_epoch(self) -> dict[str, float]:
         partial = self.state.partial_epoch
@@ -314,7 +483,10 @@ class Trainer:
             state.best_epoch = int(entry["epoch"])
             state.best_score = score
             state.best_validation_loss = entry["validation_loss"]
-            state.best_state_dict = copy.deepcopy(self.network.state_dict())
+            # A host copy: GPU memory holds one model, and a checkpoint loads on any device.
+            state.best_state_dict = {
+                name: value.detach().to("cpu", copy=True) for name, value in self.network.state_dict().items()
+            }
             state.best_report = report
             state.epochs_without_improvement = 0
         else:
@@ -408,6 +580,10 @@ def write_outputs(trainer: Trainer, paths: TrainingPaths) -> dict[str, Any]:
         "per_class": report.get("per_class"),
         "confusion_matrix": report.get("confusion_matrix"),
         "history": state.history,
+        # The ImageNet weights the backbone started from (file name, sha256, tensors), or null.
+        "pretrained_weights": trainer.weights.summary() if trainer.weights else None,
+        "device": trainer.device.type,
+        "precision": trainer.runtime.precision,
     }
     (paths.model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     diagnostics_json = json.dumps(trainer.diagnostics_document(), indent=2)
@@ -442,9 +618,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     hp = parse_hyperparameters(sys.argv[1:] if argv is None else argv, environ.get("SM_HPS"))
     paths = TrainingPaths.from_environ(environ)
+    # Before anything else: a backbone without its weights fails the job at once.
+    weights = pretrained_weights.resolve(hp, environ)
     threads = hp.num_threads or available_cores()
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    runtime = devices.runtime_for(devices.select_device(), available_cores())
     termination = TerminationRequest().install()
     try:
         train = load_split(paths.train)
@@ -460,10 +639,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
                 labels,
             )
         LOG.info(
-            "training %s on %d images (%d validation), labels %s, %d threads",
-            hp.model, len(train), len(validation), labels, threads,
+            "training %s on %d images (%d validation), labels %s, %d threads, on %s in %s",
+            hp.model, len(train), len(validation), labels, threads, runtime.device, runtime.precision,
         )  # fmt: skip
-        trainer = Trainer(hp, train, validation, labels)
+        trainer = Trainer(hp, train, validation, labels, weights=weights, runtime=runtime)
         checkpoint_dir = usable_checkpoint_dir(paths.checkpoint_dir)
         checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else None
         if checkpoint is not None and trainer.restore(checkpoint):

@@ -1,4 +1,4 @@
-"""Lambda (Deploy task): create the endpoint or start a canary blue/green update."""
+"""Lambda (Deploy task): create the endpoint or start an update in the template's deployment style."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlops_common.adapters.autoscaling import ApplicationAutoScaling
 from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.models import DeployInput
 from mlops_common.observability import logger, metrics, tracer
@@ -22,5 +23,5 @@ SETTINGS = settings_for(DeploySettings)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = DeployInput.model_validate(event)
-    result = deploy_model(request, sagemaker=SageMaker(), settings=SETTINGS)
+    result = deploy_model(request, sagemaker=SageMaker(), scaling=ApplicationAutoScaling(), settings=SETTINGS)
     return result.to_json()

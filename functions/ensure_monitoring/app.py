@@ -1,4 +1,4 @@
-"""Lambda (EnsureMonitoring task): data-quality schedule on the endpoint with the new baseline."""
+"""Lambda (EnsureMonitoring task): data-quality schedule with the new baseline, and autoscaling."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlops_common.adapters.autoscaling import ApplicationAutoScaling
 from mlops_common.adapters.sagemaker import SageMaker
 from mlops_common.models import MonitoringInput
 from mlops_common.observability import logger, metrics, tracer
@@ -21,5 +22,7 @@ SETTINGS = settings_for(MonitoringSettings)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = MonitoringInput.model_validate(event)
-    result = ensure_monitoring(request, sagemaker=SageMaker(), settings=SETTINGS)
+    result = ensure_monitoring(
+        request, sagemaker=SageMaker(), scaling=ApplicationAutoScaling(), settings=SETTINGS
+    )
     return result.to_json()

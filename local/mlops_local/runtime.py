@@ -50,7 +50,10 @@ PATCHES: tuple[str, ...] = (*WORKAROUNDS, *EMULATIONS)
 # declares them; explicit overrides win). Waits and polls in the ASL come from these.
 LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "EndpointPollSeconds": "1",
+    # Every deployment style's bakes (the emulated update waits them out, alarms armed).
     "CanaryWaitSeconds": "1",
+    "LinearWaitSeconds": "1",
+    "RollingWaitSeconds": "1",
     "TuningMaxJobs": "2",
     "TuningMaxParallelJobs": "1",
     "TrainingEpochs": "2",

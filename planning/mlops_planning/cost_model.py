@@ -9,6 +9,7 @@ Free tiers are not subtracted, so the estimate errs high for small deployments.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -102,6 +103,15 @@ class PipelineSettings(BaseModel):
     deploy_endpoint: bool = Field(True, alias="DeployEndpoint")
     endpoint_instance_type: str = Field("ml.m5.large", alias="EndpointInstanceType")
     endpoint_instance_count: int = Field(1, alias="EndpointInstanceCount")
+    # Autoscaling between EndpointInstanceCount and this (on only when it is above the count).
+    autoscaling_max_instance_count: int = Field(1, alias="AutoscalingMaxInstanceCount")
+    deployment_style: str = Field("all-at-once", alias="DeploymentStyle")
+    canary_traffic_percent: int = Field(10, alias="CanaryTrafficPercent")
+    canary_wait_seconds: int = Field(600, alias="CanaryWaitSeconds")
+    linear_step_percent: int = Field(25, alias="LinearStepPercent")
+    linear_wait_seconds: int = Field(300, alias="LinearWaitSeconds")
+    rolling_batch_percent: int = Field(25, alias="RollingBatchPercent")
+    rolling_wait_seconds: int = Field(300, alias="RollingWaitSeconds")
     transform_instance_type: str = Field("ml.m5.large", alias="TransformInstanceType")
     monitoring_instance_type: str = Field("ml.m5.large", alias="MonitoringInstanceType")
     retrain_schedule_expression: str = Field("cron(0 3 ? * SUN *)", alias="RetrainScheduleExpression")
@@ -150,6 +160,8 @@ class JobSizes(BaseModel):
     requests_per_month: float = 0.0  # endpoint invocations (serverless cost, capture size)
     serverless_memory_mb: int = 2048
     serverless_seconds_per_request: float = 0.2
+    # With autoscaling: the fleet's average size over the month (None: the minimum, what is always paid).
+    endpoint_average_instances: float | None = None
     spot_saving_ratio: float | None = None  # None: the price table's assumption
 
 
@@ -440,6 +452,18 @@ def estimate(
         sizes = sizes.model_copy(update={"endpoint_mode": "none"})
     items.extend(_hosting_items(settings, sizes, prices))
     if sizes.endpoint_mode == "realtime":
+        items.append(_deployment_item(settings, sizes, prices, runs=runs))
+        low, high = _fleet_range(settings)
+        if high > low:
+            assumptions.append(
+                f"The endpoint autoscales between {low} and {high} instances; it is priced at "
+                f"{_average_fleet(settings, sizes):g} on average (JobSizes.endpoint_average_instances)."
+            )
+        assumptions.append(
+            "Every run is assumed to deploy (a model the gate rejects deploys nothing), and an update is"
+            " priced for its waits only, not the minutes SageMaker takes to start the new instances."
+        )
+    if sizes.endpoint_mode == "realtime":
         executions = schedule_runs_per_month(settings.monitoring_schedule_expression)
         items.append(
             _line(
@@ -517,19 +541,105 @@ def _hosting_items(settings: PipelineSettings, sizes: JobSizes, prices: PriceTab
                 runs=0,
             ),
         ]
-    hours = settings.endpoint_instance_count * HOURS_PER_MONTH
+    low, high = _fleet_range(settings)
+    average = _average_fleet(settings, sizes)
+    price = _instance_price(prices, "hosting", settings.endpoint_instance_type)
+    note = f"{average:g} x {settings.endpoint_instance_type} x {HOURS_PER_MONTH:g} h"
+    if high > low:
+        note += (
+            f"; autoscaling {low}-{high} instances: {low * HOURS_PER_MONTH * price.usd:,.2f} to"
+            f" {high * HOURS_PER_MONTH * price.usd:,.2f} {prices.currency} a month"
+        )
     return [
         _line(
             "Real-time endpoint",
             "Amazon SageMaker",
             "month",
-            hours,
-            _instance_price(prices, "hosting", settings.endpoint_instance_type),
+            average * HOURS_PER_MONTH,
+            price,
             runs=0,
-            note=f"{settings.endpoint_instance_count} x {settings.endpoint_instance_type}"
-            f" x {HOURS_PER_MONTH:g} h",
+            note=note,
         )
     ]
+
+
+def _fleet_range(settings: PipelineSettings) -> tuple[int, int]:
+    """The endpoint's smallest and largest fleet (a maximum at or below the count: a fixed fleet)."""
+    low = settings.endpoint_instance_count
+    return low, max(low, settings.autoscaling_max_instance_count)
+
+
+def _average_fleet(settings: PipelineSettings, sizes: JobSizes) -> float:
+    low, high = _fleet_range(settings)
+    wanted = low if sizes.endpoint_average_instances is None else sizes.endpoint_average_instances
+    return min(max(wanted, float(low)), float(high))
+
+
+# Share of the fleet one step takes, in percent (SageMaker's bounds: canary <= 50 %, linear 10-50 %,
+# rolling 5-50 %; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RollingUpdatePolicy.html), rounded up to
+# whole instances as the Deploy step rounds them.
+_STEP_BOUNDS = {"canary": (0, 50), "linear": (10, 50), "rolling": (5, 50)}
+
+
+def _step_instances(fleet: int, percent: int, style: str) -> int:
+    low, high = _STEP_BOUNDS[style]
+    smallest = max(1, math.ceil(fleet * low / 100))
+    largest = max(smallest, fleet * high // 100)
+    return min(max(math.ceil(fleet * percent / 100), smallest), largest)
+
+
+def deployment_extra_seconds(settings: PipelineSettings, fleet: int) -> tuple[int, float, str]:
+    """Instances that run beside the old fleet during one update, for how long, and how.
+
+    Blue/green (all at once, canary, linear) starts a whole new fleet and keeps the old one through
+    every step's wait and the final bake (the Deploy step sets TerminationWaitInSeconds to the style's
+    wait): all at once bakes once, canary twice, linear once per step, plus the final bake. Rolling
+    replaces the fleet a batch at a time: one batch of extra instances through every batch's wait
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-rolling.html).
+    """
+    style = settings.deployment_style
+    if style == "rolling":
+        batch = _step_instances(fleet, settings.rolling_batch_percent, style)
+        batches = math.ceil(fleet / batch)
+        seconds = batches * settings.rolling_wait_seconds
+        return (
+            batch,
+            seconds,
+            f"rolling: {batch} extra instance(s) through {batches} batch(es)"
+            f" x {settings.rolling_wait_seconds} s",
+        )
+    if style == "linear":
+        step = _step_instances(fleet, settings.linear_step_percent, style)
+        steps = math.ceil(fleet / step)
+        wait = settings.linear_wait_seconds
+    elif style == "canary":
+        steps, wait = 2, settings.canary_wait_seconds
+    else:
+        steps, wait = 1, settings.canary_wait_seconds
+    seconds = (steps + 1) * wait
+    return (
+        fleet,
+        seconds,
+        f"blue/green {style}: {fleet} extra instance(s) through {steps} step(s) + final bake x {wait} s",
+    )
+
+
+def _deployment_item(
+    settings: PipelineSettings, sizes: JobSizes, prices: PriceTable, *, runs: float
+) -> LineItem:
+    """The second fleet an update runs while it shifts traffic and bakes (``DeploymentStyle``)."""
+    fleet = max(1, round(_average_fleet(settings, sizes)))
+    instances, seconds, note = deployment_extra_seconds(settings, fleet)
+    return _line(
+        f"Endpoint update ({settings.deployment_style})",
+        "Amazon SageMaker",
+        "run",
+        instances * seconds / 3600.0,
+        _instance_price(prices, "hosting", settings.endpoint_instance_type),
+        runs=runs,
+        note=note,
+    )
 
 
 # Which bench result figure (by file name and ``details`` key) measures which job duration.

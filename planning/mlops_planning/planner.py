@@ -69,6 +69,9 @@ from mlops_planning.decisions import (
 from mlops_planning.requirements import SUPPORTED_TASK, Requirements, normalise_task
 from mlops_planning.template_parameters import check_overrides
 
+# Where scripts/fetch_pretrained_weights.py puts torchvision's published ResNet-18 ImageNet weights.
+RESNET18_WEIGHTS_KEY = "pretrained/resnet18-f37072fd.pth"
+
 
 class Recommendation(BaseModel):
     """The answer: choices, template overrides, cost, warnings."""
@@ -251,20 +254,44 @@ def _training_seconds(plan: Plan, instance_type: str) -> float:
     return TRAINING_STARTUP_SECONDS + plan.epochs * _train_images(plan) / per_second
 
 
+def _is_gpu(instance_type: str) -> bool:
+    """An NVIDIA GPU family (ml.g*, ml.p*): the pipeline then runs the containers' GPU builds."""
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    return family[:1] in ("g", "p") and family[1:2].isdigit()
+
+
 def _training(plan: Plan) -> None:
     train_images = _train_images(plan)
     tier = next(t for t in TRAINING_TIERS if train_images <= t.max_train_images)
     plan.parameters["TrainingInstanceType"] = tier.instance_type
     plan.parameters["ImageSize"] = str(plan.requirements.image_size)
-    gpu = tier.instance_type != TRAINING_TIERS[0].instance_type
-    plan.parameters["ModelArchitecture"] = "resnet18" if gpu else "small_cnn"
+    gpu = _is_gpu(tier.instance_type)
+    if gpu:
+        # Fine-tuning: ImageNet features need a gentler learning rate and fewer epochs than training
+        # from scratch; train.py gives the backbone a tenth of the head's rate (docs/training.md).
+        plan.parameters |= {
+            "ModelArchitecture": "resnet18",
+            "PretrainedWeightsKey": RESNET18_WEIGHTS_KEY,
+            "TuningLearningRateRange": "0.0001,0.001",
+            "TuningBatchSizes": "32,64",
+        }
+        plan.warnings.append(
+            "Upload the backbone's ImageNet weights once before the first run (network isolation keeps"
+            " training jobs offline): python scripts/fetch_pretrained_weights.py --arch resnet18"
+            " --bucket <ArtifactsBucket> --kms-key-id <PipelineKey>; it prints the PretrainedWeightsKey"
+            f" ({RESNET18_WEIGHTS_KEY})."
+        )
+    else:
+        plan.parameters["ModelArchitecture"] = "small_cnn"
     plan.choose(
         "Model",
         plan.parameters["ModelArchitecture"],
-        "Transfer learning from ImageNet weights earns its cost once a GPU trains; on CPU with few images"
-        " the small CNN trains in minutes and overfits less."
+        "Fine-tuning ResNet-18 from ImageNet weights (delivered through the training job's pretrained"
+        " channel from PretrainedWeightsKey) earns its cost once a GPU trains; the GPU build of the"
+        " PyTorch container follows the instance type."
         if gpu
-        else "Few images on a CPU: the small CNN trains in minutes; ResNet-18 pays off on a GPU.",
+        else "Few images on a CPU: the small CNN trains in minutes and overfits less; ResNet-18 fine-tuning"
+        " pays off on a GPU.",
         SRC_INSTANCE_SIZE,
     )
     seconds = _training_seconds(plan, tier.instance_type)
@@ -356,6 +383,10 @@ def _endpoint(plan: Plan) -> None:
     plan.endpoint_min_instances = needed
     count = max(needed, 2 if rps >= HA_MIN_RPS else 1)
     plan.parameters |= {"EndpointInstanceType": tier.instance_type, "EndpointInstanceCount": str(count)}
+    if _is_gpu(tier.instance_type):
+        # The registered model package holds one serving image (GPU build here), which batch
+        # transform serves too: the transform must run on a GPU instance as well.
+        plan.parameters["TransformInstanceType"] = tier.instance_type
     reason = (
         f"{rps:g} requests/s at ~{tier.rps_per_instance:g} per {tier.instance_type} and"
         f" {TARGET_UTILISATION:.0%} target utilisation needs {needed}"

@@ -44,6 +44,7 @@ from record_preprocessor import preprocess_handler
 from train import SERVING_ENTRY_POINT, SOURCE_DIR, serving_modules
 
 from mlops_common.domain.deployment import data_capture_config
+from mlops_common.domain.run_plan import RunConfig, training_channels
 from mlops_common.domain.training_failures import failure_kind
 from mlops_local.synthetic_images import make_image, write_training_shards
 from tests.conftest import REPO_ROOT
@@ -126,8 +127,16 @@ def input_data_config() -> dict[str, dict[str, str]]:
     """``inputdataconfig.json`` for the pipeline's channels, in the layout SageMaker writes
     (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
     mode = TRAINING_DEFINITION["AlgorithmSpecification"]["TrainingInputMode"]
+    # The channels are the planner's (PlanRun): the splits and the code of a small_cnn run.
+    assert TRAINING_DEFINITION["InputDataConfig.$"] == "$.plan.config.training_channels"
+    run = RunConfig.model_construct(
+        model_architecture="small_cnn", hyperparameters={}, pretrained_weights_key=""
+    )
+    channels = training_channels(
+        run, dataset="s3://data/datasets/v/", code_uri="s3://a/c.tar.gz", artifacts_bucket="a"
+    )
     config = {}
-    for channel in TRAINING_DEFINITION["InputDataConfig"]:
+    for channel in channels:
         entry = {
             "TrainingInputMode": mode,
             "S3DistributionType": channel["DataSource"]["S3DataSource"]["S3DataDistributionType"],

@@ -11,8 +11,10 @@ lease is skipped (or, for manual and drift requests, queued), which is what the 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import tarfile
 import time
 import urllib.request
 import uuid
@@ -24,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import traffic_shift
+from backbones import imagenet_network
 
 from mlops_common.adapters.ledger import COOLDOWN_SK, DRIFT_PK
 from mlops_local.executors.faults import FaultPlan, parse_fault_spec
@@ -60,6 +64,14 @@ E2E_OVERRIDES = {
     # 1.5-2 s here (more on a busy machine), invocations run one at a time, and gaps of 3.5 s were
     # measured, so the runtime's 3 s let the first run claim 54 of 161 uploads. 8 s covers them.
     "TriggerQuietSeconds": "8",
+    # Every deploy registers the live variant with Application Auto Scaling (EnsureMonitoring): one
+    # to two instances, so that the target and policy can be checked after an update.
+    "AutoscalingMaxInstanceCount": "2",
+    # A stack with a VPC, as a compliance-bound plant deploys it: runs use it unless their input
+    # says use_vpc=false (PlanRun refuses use_vpc on a stack without subnets, as AWS would refuse
+    # the jobs), and the SageMaker role gets the network-interface permissions it needs there.
+    "VpcSubnetIds": "subnet-0e2e0000000000001,subnet-0e2e0000000000002",
+    "VpcSecurityGroupIds": "sg-0e2e0000000000001",
 }
 # A minute before the suite's per-test limit (pytest-timeout, 600 s): an execution that does not end
 # fails the test on its own wait, which names it, rather than by the limit.
@@ -141,7 +153,7 @@ def _run(
         execution_input["overrides"] = overrides
     arn = runtime.start_execution(execution_input)
     if while_running is not None:
-        _wait_for_state(runtime, arn, "HasOverrides")
+        _wait_for_state(runtime, arn, "PlanRun")
         while_running(arn)
     described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     return described, [visit.name for visit in runtime.history(arn)]
@@ -574,7 +586,7 @@ def test_drift_signal_during_a_run_is_queued_for_its_end(
     follow_up = _follow_up(runtime, during["known"])
     arn = follow_up["executionArn"]
     try:
-        _wait_for_state(runtime, arn, "HasOverrides")
+        _wait_for_state(runtime, arn, "PlanRun")
         answered = runtime.trigger_state()["queued_retraining"]
     finally:
         executions = _stop_and_release(runtime, arn)
@@ -583,6 +595,75 @@ def test_drift_signal_during_a_run_is_queued_for_its_end(
     assert json.loads(described["input"])["trigger"] == "drift"
     assert answered is None  # the retraining's BeginRun answered the queued request
     assert [e["executionArn"] for e in executions if e["executionArn"] not in during["known"]] == [arn]
+
+
+def test_a_pretrained_backbone_fine_tunes_weights_from_its_channel_and_scaling_follows_the_update(
+    runtime: LocalRuntime, dataset: Path
+) -> None:
+    """MobileNetV3-Small with (random) weights uploaded as an operator would, read by the training
+    job through its pretrained channel under network isolation; the run updates the endpoint, which
+    then serves the backbone, and the live variant is registered for autoscaling."""
+    buffer = io.BytesIO()
+    torch.manual_seed(0)
+    torch.save(imagenet_network("mobilenet_v3_small").state_dict(), buffer)
+    weights = buffer.getvalue()
+    key = "pretrained/mobilenet_v3_small-e2e00000.pth"
+    bucket = runtime.provisioned.ref("ArtifactsBucket")
+    runtime.client("s3").put_object(Bucket=bucket, Key=key, Body=weights)
+    overrides = {
+        "model_architecture": "mobilenet_v3_small",
+        "pretrained_weights_key": key,
+        "use_tuning": False,
+        "use_spot": False,
+        "use_vpc": False,
+        "use_debugger_rules": False,
+    }
+    described, visited = _run(runtime, "fine-tune a pretrained backbone", overrides=overrides)
+    assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
+    assert {"Train", "Evaluate", "Gate", "Deploy", "EnsureMonitoring"} <= set(visited)
+
+    # The job read the weights as data: a pretrained channel, network isolation still on.
+    assert runtime.jobs is not None
+    job = next(r.request for r in runtime.jobs.records("training") if r.name.startswith(described["name"]))
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
+    assert channels["pretrained"] == f"s3://{bucket}/{key}"
+    assert job["EnableNetworkIsolation"] is True
+    assert job["HyperParameters"]["model"] == "mobilenet_v3_small"
+    assert job["AlgorithmSpecification"]["TrainingImage"].endswith("-cpu-amzn2023-sagemaker")
+    # ... and loaded exactly that file (train.py records its digest in metrics.json).
+    sagemaker = runtime.client("sagemaker")
+    trained = sagemaker.describe_training_job(TrainingJobName=job["TrainingJobName"])
+    artifact_bucket, _, artifact_key = trained["ModelArtifacts"]["S3ModelArtifacts"][5:].partition("/")
+    artifact = runtime.client("s3").get_object(Bucket=artifact_bucket, Key=artifact_key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(artifact)) as archive:
+        member = archive.extractfile("metrics.json")
+        assert member is not None
+        metrics = json.loads(member.read())
+    assert metrics["pretrained_weights"]["sha256"] == hashlib.sha256(weights).hexdigest()
+
+    # The endpoint was updated to the backbone and serves it.
+    deployed = _state_output(runtime, described["executionArn"], "Deploy")["deployment"]
+    assert (deployed["action"], deployed["autoscaling"]) == ("update", "kept")
+    image = next(p for p in sorted(dataset.rglob("*")) if p.is_file())
+    assert _predict(runtime, image)["predictions"][0]["label"]
+
+    # After the update the live variant is a scalable target with its target-tracking policy.
+    monitoring = _state_output(runtime, described["executionArn"], "EnsureMonitoring")["monitoring"]
+    assert monitoring["autoscaling"] == "registered"
+    resource = f"endpoint/{_endpoint_name(runtime)}/variant/AllTraffic"
+    scaling = runtime.client("application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets["ScalableTargets"]] == [(1, 2)]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)
+    [policy] = policies["ScalingPolicies"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
+    )
+    assert tracking["TargetValue"] == 70.0
+    assert (tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (300, 300)
 
 
 def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
@@ -671,7 +752,7 @@ def test_scheduled_retraining_starts_the_training_pipeline(
         assert json.loads(described["input"])["trigger"] == "schedule"
         assert described["stateMachineArn"] == runtime.provisioned.ref("TrainingPipelineStateMachine")
         # While it runs, another line uploads a few images (the next test follows them up).
-        _wait_for_state(runtime, arn, "HasOverrides")
+        _wait_for_state(runtime, arn, "PlanRun")
         # A tick that comes while this run holds the lease is skipped: the next tick comes anyway.
         tick = runtime.fire_schedule("RetrainSchedule")
         skipped = runtime.wait_for_execution(tick, timeout=EXECUTION_WAIT)
@@ -696,7 +777,7 @@ def test_upload_during_a_run_is_claimed_by_one_follow_up_run(
     follow_up = _follow_up(runtime, during["known"])
     arn = follow_up["executionArn"]
     try:
-        _wait_for_state(runtime, arn, "HasOverrides")
+        _wait_for_state(runtime, arn, "PlanRun")
         begin = _begin(runtime, arn)
         claimed = runtime.trigger_state()
     finally:
@@ -804,7 +885,7 @@ def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rej
         functions.update_environment("EvaluateModelFunction", saved)
         runtime.faults.rules.clear()
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
-    path = ["UseVpcNetwork", "TrainInVpcWithDebugger", "ClassifyTrainFailure", "TrainOnDemand"]
+    path = ["PlanRun", "TrainInVpcWithDebugger", "ClassifyTrainFailure", "TrainOnDemand"]
     assert all(state in visited for state in path), visited
     assert visited.count("TrainInVpcWithDebugger") == 2
     # The rules' verdicts come with the trained model (offline: from train.py's own diagnostics).
@@ -820,7 +901,10 @@ def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rej
     assert runtime.jobs is not None
     spot, on_demand = (record.request for record in runtime.jobs.records("training")[-2:])
     for request in (spot, on_demand):
-        assert request["VpcConfig"]["Subnets"] is not None
+        assert request["VpcConfig"] == {
+            "Subnets": E2E_OVERRIDES["VpcSubnetIds"].split(","),
+            "SecurityGroupIds": [E2E_OVERRIDES["VpcSecurityGroupIds"]],
+        }
         assert request["DebugRuleConfigurations"]
     assert spot["EnableManagedSpotTraining"] is True
     assert not on_demand.get("EnableManagedSpotTraining")  # the on-demand retry
@@ -845,8 +929,15 @@ def test_an_invalid_configuration_fails_before_any_job(runtime: LocalRuntime) ->
     overrides = {"use_spot": True, "max_wait_seconds": 600, "max_runtime_seconds": 3600}
     described, visited = _run(runtime, "spot wait shorter than the runtime", overrides=overrides)
     assert described["status"] == "FAILED"
-    assert visited[-2:] == ["ValidateConfig", "InvalidConfiguration"]
+    # The planner fails the run at its own task, naming the setting and both values.
+    assert visited[-1] == "PlanRun"
     assert described["error"] == "InvalidConfiguration"
+    assert "MaxWaitSeconds greater than MaxRuntimeSeconds" in described["cause"]
+    assert "max_wait_seconds=600, max_runtime_seconds=3600" in described["cause"]
+    # The notification names the refusal and offers no redrive: it keeps the same input.
+    message = _failure_notification(runtime, described["name"]).json()
+    assert message["failed_state"] == "PlanRun"
+    assert message["redrive"]["command"] is None
     assert (len(runtime.jobs.records()) if runtime.jobs else 0) == jobs_before
 
 
@@ -986,6 +1077,15 @@ def _state_input(runtime: LocalRuntime, execution_arn: str, state: str) -> dict[
     return dict(json.loads(next(e["input"] for e in entered if e["name"] == state)))
 
 
+def _state_output(runtime: LocalRuntime, execution_arn: str, state: str) -> dict[str, Any]:
+    """What ``state`` passed on (its first exit) in an execution."""
+    events = runtime.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn, maxResults=1000
+    )
+    exited = [e["stateExitedEventDetails"] for e in events["events"] if "stateExitedEventDetails" in e]
+    return dict(json.loads(next(e["output"] for e in exited if e["name"] == state)))
+
+
 def _last_run_through(runtime: LocalRuntime, state: str) -> str:
     for execution in runtime.executions():  # newest first
         if state in [visit.name for visit in runtime.history(execution["executionArn"])]:
@@ -1008,7 +1108,7 @@ def test_a_model_that_cannot_be_deployed_is_revoked_and_the_endpoint_keeps_servi
     sagemaker = runtime.client("sagemaker")
     source = _last_run_through(runtime, "CreateModelInVpc")
     state_input = _state_input(runtime, source, "NameModel")
-    state_input["config"] = {**state_input["config"], "use_vpc": use_vpc}
+    state_input["plan"]["config"] = {**state_input["plan"]["config"], "use_vpc": use_vpc}
     before = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
     with _without_action(runtime, role, action) as role_name:
         described, visited = _replay_from(runtime, "NameModel", state_input)

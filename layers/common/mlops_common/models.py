@@ -200,7 +200,47 @@ class CheckDatasetOutput(TaskOutput):
     classes: dict[str, SplitCounts]
 
 
-# --- resolve_champion ---------------------------------------------------------------------
+# --- plan_run ---------------------------------------------------------------------------------
+
+
+class ImagePair(TaskInput):
+    """One container image built twice: for CPU instances and for NVIDIA GPU instances."""
+
+    cpu: str = Field(min_length=1)
+    gpu: str = Field(min_length=1)
+
+
+class ContainerImages(TaskInput):
+    training: ImagePair
+    inference: ImagePair
+
+
+class VpcIds(TaskInput):
+    """The stack's VPC settings, comma-separated; both empty when the stack has no VPC."""
+
+    subnet_ids: str = ""
+    security_group_ids: str = ""
+
+
+class PlanRunInput(TaskInput):
+    """The deploy-time defaults, the execution input (its ``overrides``) and the stack's facts."""
+
+    execution_name: str = Field(min_length=1)
+    defaults: dict[str, Any]
+    input: dict[str, Any] = Field(default_factory=dict)
+    vpc: VpcIds = VpcIds()
+    images: ContainerImages
+    code_uri: str = Field(pattern=r"^s3://")
+
+
+class PlanRunOutput(TaskOutput):
+    # The run's settings (RunConfig's fields) plus ``images`` and ``training_channels``.
+    config: dict[str, Any]
+    # ``training`` and ``processing``: the jobs' isolation, encryption and VpcConfig.
+    network: dict[str, Any]
+
+
+# --- resolve_champion ---------------------------------------------------------------------------
 
 
 class ResolveChampionInput(TaskInput):
@@ -404,6 +444,10 @@ class DeployOutput(TaskOutput):
     endpoint_config_name: str
     previous_endpoint_config_name: str | None = None
     action: Literal["create", "update"]
+    # The variant's scalable target around this deploy: "none" (no target registered), "kept" (the
+    # update changes only the model, which SageMaker allows under autoscaling), "deregistered" (the
+    # update changes the instance type: EnsureMonitoring registers the new variant once InService).
+    autoscaling: Literal["none", "kept", "deregistered"] = "none"
 
 
 class MonitoringInput(TaskInput):
@@ -415,3 +459,6 @@ class MonitoringInput(TaskInput):
 class MonitoringOutput(TaskOutput):
     schedule_name: str
     action: Literal["create", "update"]
+    # The variant's autoscaling after this run: "registered" (target and policy in place, range and
+    # policy refreshed), "deregistered" (autoscaling turned off, the old target removed), "off".
+    autoscaling: Literal["registered", "deregistered", "off"] = "off"

@@ -146,6 +146,10 @@ class Endpoints(Protocol):
 
     def create_endpoint(self, endpoint_name: str, config_name: str, tags: list[dict[str, str]]) -> None: ...
 
+    def describe_endpoint_config(self, config_name: str) -> dict[str, Any] | None:
+        """DescribeEndpointConfig, or None if there is no such config."""
+        ...
+
     def update_endpoint(
         self, endpoint_name: str, config_name: str, deployment_config: dict[str, Any]
     ) -> None: ...
@@ -172,3 +176,26 @@ class TrainingJobs(Protocol):
         ...
 
     def describe_training_job(self, job_name: str) -> dict[str, Any]: ...
+
+
+# --- Application Auto Scaling ---------------------------------------------------------------------
+
+
+class ScalableTargets(Protocol):
+    """The endpoint variant as an Application Auto Scaling scalable target, and its policy."""
+
+    def scalable_target(self, resource_id: str) -> dict[str, Any] | None:
+        """DescribeScalableTargets' entry for the SageMaker variant ``resource_id``, or None."""
+        ...
+
+    def register_scalable_target(self, request: dict[str, Any]) -> None:
+        """RegisterScalableTarget: registers the target, or updates the range of a registered one."""
+        ...
+
+    def put_scaling_policy(self, request: dict[str, Any]) -> None:
+        """PutScalingPolicy: creates the policy, or replaces the one of the same name."""
+        ...
+
+    def deregister_scalable_target(self, resource_id: str) -> bool:
+        """DeregisterScalableTarget (its policies go with it); False if none was registered."""
+        ...

@@ -17,6 +17,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlops_common.domain.autoscaling import ScalingRange
+from mlops_common.domain.deployment import (
+    DeploymentPolicy,
+    DeploymentStyle,
+    InvalidDeploymentConfiguration,
+)
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -97,6 +104,11 @@ class CheckDatasetSettings(_Settings):
     min_images_per_class: int = 20
 
 
+class PlanRunSettings(_Settings):
+    data_bucket: str
+    artifacts_bucket: str
+
+
 class ResolveChampionSettings(_Settings):
     model_package_group: str
     endpoint_name: str
@@ -113,17 +125,45 @@ class GateSettings(_Settings):
     gate_champion_margin: float = 0.01
 
 
-class DeploySettings(_Settings):
+class _AutoscalingSettings(_Settings):
+    """The endpoint's scaling range (``domain.autoscaling.ScalingRange``): its minimum is the fleet."""
+
+    endpoint_instance_count: int = 1
+    autoscaling_max_instance_count: int = 1  # equal to the minimum: autoscaling off
+    autoscaling_target_invocations: float = 70.0
+    autoscaling_scale_in_cooldown_seconds: int = 300
+    autoscaling_scale_out_cooldown_seconds: int = 300
+
+    @property
+    def scaling(self) -> ScalingRange:
+        """The range and policy; ``validate()`` names what Application Auto Scaling would refuse."""
+        return ScalingRange(
+            minimum=self.endpoint_instance_count,
+            maximum=self.autoscaling_max_instance_count,
+            target_invocations=self.autoscaling_target_invocations,
+            scale_in_cooldown_seconds=self.autoscaling_scale_in_cooldown_seconds,
+            scale_out_cooldown_seconds=self.autoscaling_scale_out_cooldown_seconds,
+        )
+
+
+class DeploySettings(_AutoscalingSettings):
     endpoint_name: str
     artifacts_bucket: str
     # Required although it may be empty (no customer key): a misspelt name must not silently
     # deploy without the stack's key.
     kms_key_arn: str
     endpoint_instance_type: str = "ml.m5.large"
-    endpoint_instance_count: int = 1
     data_capture_percent: int = 100
+    # An unknown style fails the cold start naming DEPLOYMENT_STYLE; whether the style fits the
+    # fleet is checked by deploy_model before any AWS call (``domain.deployment.DeploymentPolicy``).
+    deployment_style: DeploymentStyle = "all-at-once"
     canary_traffic_percent: int = 10
     canary_wait_seconds: int = 600
+    linear_step_percent: int = 25
+    linear_wait_seconds: int = 300
+    rolling_batch_percent: int = 25
+    rolling_wait_seconds: int = 300
+    rollback_batch_percent: int = 100
     deploy_alarm_names: str = ""
 
     @property
@@ -131,8 +171,32 @@ class DeploySettings(_Settings):
         """``DEPLOY_ALARM_NAMES`` split on commas, blanks dropped."""
         return [name.strip() for name in self.deploy_alarm_names.split(",") if name.strip()]
 
+    @property
+    def deployment_policy(self) -> DeploymentPolicy:
+        """The update policy of ``DEPLOYMENT_STYLE`` with its sizes and waits."""
+        return DeploymentPolicy(
+            style=self.deployment_style,
+            canary_percent=self.canary_traffic_percent,
+            canary_wait_seconds=self.canary_wait_seconds,
+            linear_step_percent=self.linear_step_percent,
+            linear_wait_seconds=self.linear_wait_seconds,
+            rolling_batch_percent=self.rolling_batch_percent,
+            rolling_wait_seconds=self.rolling_wait_seconds,
+            rollback_batch_percent=self.rollback_batch_percent,
+        )
 
-class MonitoringSettings(_Settings):
+    def validate_deployment(self) -> None:
+        """Every problem of the deployment and scaling parameters in one ``InvalidDeploymentConfiguration``.
+
+        The style is checked against ``EndpointInstanceCount``, the smallest fleet an update can meet
+        (autoscaling never goes below it, and every AWS bound that fits it fits a larger fleet).
+        """
+        found = self.deployment_policy.problems(self.endpoint_instance_count) + self.scaling.problems()
+        if found:
+            raise InvalidDeploymentConfiguration("; ".join(found))
+
+
+class MonitoringSettings(_AutoscalingSettings):
     artifacts_bucket: str
     sagemaker_role_arn: str
     monitor_image_uri: str

@@ -16,6 +16,9 @@ stdout and stderr, the runtime's own steps, an executor's traceback). ``mlops-lo
 
 Endpoints follow SageMaker: Creating/Updating, then InService on the new config, or, when the new
 model cannot be deployed, InService on the old config (update, auto-rollback) or Failed (create).
+An update plays its deployment's traffic steps (``TrafficStep``): the new fleet takes each step's
+share of the requests, then bakes while the update's alarms are watched; an alarm in ALARM during
+any bake rolls the update back to the old config, as SageMaker's AutoRollbackConfiguration does.
 """
 
 from __future__ import annotations
@@ -517,6 +520,26 @@ class DeploymentFailed(Exception):
     """Stand-in when the endpoint host module is absent: the new model could not be deployed."""
 
 
+class AlarmRollback(Exception):
+    """An alarm of the update's AutoRollbackConfiguration fired during a bake."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TrafficStep:
+    """One step of an update: the new fleet's share of the requests, then a bake with the alarms armed."""
+
+    share: float  # 0 < share <= 1
+    bake_seconds: float
+
+
+# How often a bake looks at the alarms (CloudWatch evaluates them per period; a local bake is short).
+ALARM_POLL_SECONDS = 0.05
+
+
 @dataclass
 class EndpointRecord:
     name: str
@@ -526,6 +549,10 @@ class EndpointRecord:
     failure_reason: str | None = None
     url: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    # The update in progress: its steps and the alarms that roll it back.
+    steps: tuple[TrafficStep, ...] = ()
+    alarm_names: tuple[str, ...] = ()
+    shares: list[float] = field(default_factory=list)  # the shares the last update reached, in order
 
 
 class EndpointLifecycle:
@@ -548,11 +575,21 @@ class EndpointLifecycle:
         self._deploy_in_background(record)
         return record
 
-    def update(self, name: str, config_name: str) -> EndpointRecord:
+    def update(
+        self,
+        name: str,
+        config_name: str,
+        steps: tuple[TrafficStep, ...] = (),
+        alarm_names: tuple[str, ...] = (),
+    ) -> EndpointRecord:
+        """Move the endpoint to ``config_name`` through ``steps`` (none: all at once, no bake)."""
         record = self._endpoints[name]
         record.status = "Updating"
         record.pending_config = config_name
         record.failure_reason = None
+        record.steps = steps or (TrafficStep(1.0, 0.0),)
+        record.alarm_names = alarm_names
+        record.shares = []
         record.done = threading.Event()
         self._deploy_in_background(record)
         return record
@@ -573,7 +610,10 @@ class EndpointLifecycle:
         assert config_name is not None
         try:
             variants, capture = self.resolve_config(config_name)
-            record.url = self._host.deploy(record.name, config_name, variants, capture)
+            if record.config_name is None:
+                record.url = self._host.deploy(record.name, config_name, variants, capture)
+            else:
+                self._shift(record, config_name, variants, capture)
             record.config_name = config_name
             record.status = "InService"
         except Exception as error:
@@ -588,6 +628,49 @@ class EndpointLifecycle:
         finally:
             record.pending_config = None
             record.done.set()
+
+    def _shift(
+        self,
+        record: EndpointRecord,
+        config_name: str,
+        variants: list[dict[str, Any]],
+        capture: dict[str, Any] | None,
+    ) -> None:
+        """Stage the new fleet beside the old one, shift its steps, commit it or roll it back."""
+        self._host.stage(record.name, config_name, variants, capture)
+        try:
+            for step in record.steps:
+                self._host.shift(record.name, step.share)
+                record.shares.append(step.share)
+                self._bake(record, step.bake_seconds)
+        except BaseException:
+            self._host.discard(record.name)
+            raise
+        self._host.commit(record.name)
+
+    def _bake(self, record: EndpointRecord, seconds: float) -> None:
+        """Wait ``seconds`` (at least one look), raising ``AlarmRollback`` when an alarm is in ALARM."""
+        deadline = time.monotonic() + seconds
+        while True:
+            firing = self._alarms_in_alarm(record.alarm_names)
+            if firing:
+                raise AlarmRollback(
+                    f"alarm {', '.join(firing)} went into ALARM while {record.name} was baking "
+                    f"at {record.shares[-1]:.0%} of the traffic on the new fleet (auto-rollback)"
+                )
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(min(ALARM_POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+
+    def _alarms_in_alarm(self, alarm_names: tuple[str, ...]) -> list[str]:
+        if not alarm_names:
+            return []
+        described = self._client("cloudwatch").describe_alarms(AlarmNames=list(alarm_names))
+        return sorted(
+            alarm["AlarmName"]
+            for alarm in described.get("MetricAlarms", [])
+            if alarm.get("StateValue") == "ALARM"
+        )
 
     def resolve_config(self, config_name: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """The config's production variants, each with its model's container (``ModelDataUrl``...)."""

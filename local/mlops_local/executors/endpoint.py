@@ -19,8 +19,11 @@ next request), and the Content-Type of an answer is fixed by the handler, never 
 request's Accept.
 
 Updates are blue/green: the new variants are loaded, pinged and given one smoke invocation while the
-old ones keep serving; only then are they swapped in, atomically. A failed check (or the
-``endpoint-update-failure`` fault) raises ``DeploymentFailed`` and leaves the old model serving.
+old ones keep serving (``stage``); then the new fleet takes a growing share of the requests
+(``shift``: a canary, linear steps or rolling batches, as the update's deployment config says) until
+it is the only one (``commit``), or is dropped while the old one serves on (``discard``: the
+rollback). A failed check (or the ``endpoint-update-failure`` fault) raises ``DeploymentFailed`` and
+leaves the old model serving. ``deploy`` on a running endpoint swaps all at once.
 """
 
 from __future__ import annotations
@@ -148,6 +151,9 @@ class _Endpoint:
     thread: threading.Thread
     deployment: _Deployment
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # An update in progress: the new fleet and the share of the requests it takes.
+    staged: _Deployment | None = None
+    staged_share: float = 0.0
 
     @property
     def url(self) -> str:
@@ -202,13 +208,67 @@ class EndpointHost:
         self._progress(f"endpoint {endpoint_name}: switched from {previous} to {config_name}")
         return endpoint.url
 
+    def stage(
+        self,
+        endpoint_name: str,
+        config_name: str,
+        variants: Sequence[Mapping[str, Any]],
+        data_capture_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Load and health-check the new fleet beside the serving one; it takes no traffic yet."""
+        deployment = self._prepare(endpoint_name, config_name, variants, data_capture_config)
+        endpoint = self._endpoint(endpoint_name)
+        with endpoint.lock:
+            endpoint.staged, endpoint.staged_share = deployment, 0.0
+        self._progress(
+            f"endpoint {endpoint_name}: {config_name} staged beside {endpoint.deployment.config_name}"
+        )
+
+    def shift(self, endpoint_name: str, share: float) -> None:
+        """Send ``share`` (0-1) of the requests to the staged fleet."""
+        endpoint = self._endpoint(endpoint_name)
+        with endpoint.lock:
+            if endpoint.staged is None:
+                raise DeploymentFailed(f"endpoint {endpoint_name} has no staged fleet to shift traffic to")
+            endpoint.staged_share = min(max(share, 0.0), 1.0)
+        self._progress(f"endpoint {endpoint_name}: {share:.0%} of the traffic on the new fleet")
+
+    def commit(self, endpoint_name: str) -> None:
+        """The staged fleet becomes the only one (the old fleet is terminated)."""
+        endpoint = self._endpoint(endpoint_name)
+        with endpoint.lock:
+            if endpoint.staged is None:
+                raise DeploymentFailed(f"endpoint {endpoint_name} has no staged fleet to commit")
+            previous = endpoint.deployment.config_name
+            endpoint.deployment, endpoint.staged, endpoint.staged_share = endpoint.staged, None, 0.0
+        self._progress(
+            f"endpoint {endpoint_name}: switched from {previous} to {endpoint.deployment.config_name}"
+        )
+
+    def discard(self, endpoint_name: str) -> None:
+        """Drop the staged fleet: all the requests go back to the serving one (a rollback)."""
+        endpoint = self._endpoint(endpoint_name)
+        with endpoint.lock:
+            staged, endpoint.staged, endpoint.staged_share = endpoint.staged, None, 0.0
+        if staged is not None:
+            self._progress(
+                f"endpoint {endpoint_name}: rolled back to {endpoint.deployment.config_name} "
+                f"({staged.config_name} dropped)"
+            )
+
     def url(self, endpoint_name: str) -> str:
         """The URL of a running endpoint."""
         return self._endpoint(endpoint_name).url
 
     def config_name(self, endpoint_name: str) -> str:
-        """The endpoint config the endpoint is serving now."""
+        """The endpoint config the endpoint is serving now (the old one until an update commits)."""
         return self._endpoint(endpoint_name).deployment.config_name
+
+    def traffic_share(self, endpoint_name: str) -> float:
+        """The share of the requests a staged fleet takes now (0 with no update in progress)."""
+        endpoint = self._endpoint(endpoint_name)
+        with endpoint.lock:
+            return endpoint.staged_share if endpoint.staged is not None else 0.0
 
     def endpoint_names(self) -> list[str]:
         """Names of the running endpoints."""
@@ -327,6 +387,10 @@ class EndpointHost:
 
     # Serving ------------------------------------------------------------------------------------
 
+    def draw(self) -> float:
+        """A uniform draw in [0, 1) from the host's seeded generator (traffic split, sampling)."""
+        return self._random.random()
+
     def pick_variant(self, deployment: _Deployment, target: str | None) -> Variant:
         """The variant a request goes to: the targeted one, else one drawn by weight."""
         if target:
@@ -407,9 +471,12 @@ class _InvocationHandler(BaseHTTPRequestHandler):
             self._reply(404, b'{"message": "not found"}', "application/json")
             return
         endpoint = self.endpoint()
-        with endpoint.lock:
-            deployment = endpoint.deployment  # one request sees one deployment, even mid-swap
         host = self.endpoint_host()
+        with endpoint.lock:
+            # One request sees one fleet, even mid-swap: the staged one for its share of the requests.
+            deployment = endpoint.deployment
+            if endpoint.staged is not None and host.draw() < endpoint.staged_share:
+                deployment = endpoint.staged
         variant_name = ""
         try:
             body = self._body()

@@ -2,7 +2,7 @@
 
 moto implements neither UpdateEndpoint nor the monitoring-schedule APIs, so those calls are
 answered by a ``before-call`` hook on the real client: botocore still validates every request
-against SageMaker's API model before the hook sees it.
+against SageMaker's API model before the hook sees it. Application Auto Scaling is moto's own.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_common.adapters import aws
+from mlops_common.domain.deployment import InvalidDeploymentConfiguration
 from tests.conftest import load_event
 
 from .conftest import ENDPOINT, Stack, handler_of
@@ -114,6 +115,7 @@ def test_update_brings_changed_instance_count_and_capture_to_the_endpoint(
     # The stack redeployed with new parameters: the function's next cold start reads them.
     monkeypatch.setenv("ENDPOINT_INSTANCE_COUNT", "4")
     monkeypatch.setenv("DATA_CAPTURE_PERCENT", "20")
+    monkeypatch.setenv("DEPLOYMENT_STYLE", "canary")
     updates = serve("UpdateEndpoint", lambda body: {"EndpointArn": "arn:aws:sagemaker:::endpoint/x"})
 
     result = deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
@@ -128,6 +130,135 @@ def test_update_brings_changed_instance_count_and_capture_to_the_endpoint(
     assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
     routing = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["CanarySize"] == {"Type": "INSTANCE_COUNT", "Value": 1}
+
+
+def _endpoint_on(stack: Stack, config_name: str, instance_type: str = "ml.m5.large", count: int = 2) -> None:
+    """An endpoint that an earlier deploy created (``count`` instances of ``instance_type``)."""
+    create_model(stack, "model-v1")
+    sagemaker = stack.client("sagemaker")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config_name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "model-v1",
+                "InstanceType": instance_type,
+                "InitialInstanceCount": count,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=config_name)
+
+
+@pytest.mark.parametrize(
+    ("style", "policy", "size"),
+    [
+        ("all-at-once", "BlueGreenUpdatePolicy", None),
+        ("canary", "BlueGreenUpdatePolicy", "CanarySize"),
+        ("linear", "BlueGreenUpdatePolicy", "LinearStepSize"),
+        ("rolling", "RollingUpdatePolicy", "MaximumBatchSize"),
+    ],
+)
+def test_each_deployment_style_is_a_request_sagemaker_accepts(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch, style: str, policy: str, *, size: str | None
+) -> None:
+    _endpoint_on(stack, "model-v1-old", count=4)
+    create_model(stack, "model-v2")
+    monkeypatch.setenv("ENDPOINT_INSTANCE_COUNT", "4")
+    monkeypatch.setenv("DEPLOYMENT_STYLE", style)
+    updates = serve("UpdateEndpoint", lambda body: {"EndpointArn": "arn:aws:sagemaker:::endpoint/x"})
+
+    deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
+
+    # botocore validated the request against SageMaker's model before the hook answered it.
+    (update,) = updates
+    deployment = update["DeploymentConfig"]
+    assert set(deployment) == {policy, "AutoRollbackConfiguration"}
+    if size == "MaximumBatchSize":
+        assert deployment[policy][size] == {"Type": "INSTANCE_COUNT", "Value": 1}
+    elif size is not None:
+        assert deployment[policy]["TrafficRoutingConfiguration"][size] == {
+            "Type": "INSTANCE_COUNT",
+            "Value": 1,
+        }
+
+
+def test_a_style_the_fleet_cannot_take_fails_the_deploy_before_any_aws_call(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_model(stack, "model-v1")
+    monkeypatch.setenv("DEPLOYMENT_STYLE", "rolling")  # with the default EndpointInstanceCount of 1
+    with pytest.raises(InvalidDeploymentConfiguration) as refused:
+        deploy_model({"model_name": "model-v1", "execution_name": "run-1"}, context)
+    assert "DeploymentStyle=rolling" in str(refused.value)
+    assert "EndpointInstanceCount=1" in str(refused.value)
+    assert stack.client("sagemaker").list_endpoint_configs()["EndpointConfigs"] == []
+
+
+VARIANT = f"endpoint/{ENDPOINT}/variant/AllTraffic"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def _register(stack: Stack, minimum: int = 2, maximum: int = 6) -> None:
+    stack.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=VARIANT,
+        ScalableDimension=DIMENSION,
+        MinCapacity=minimum,
+        MaxCapacity=maximum,
+    )
+
+
+def _targets(stack: Stack) -> list[dict[str, Any]]:
+    autoscaling = stack.client("application-autoscaling")
+    return list(autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"])
+
+
+def _autoscaled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENDPOINT_INSTANCE_COUNT", "2")
+    monkeypatch.setenv("AUTOSCALING_MAX_INSTANCE_COUNT", "6")
+
+
+def test_an_instance_type_change_deregisters_autoscaling_before_the_update(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    _endpoint_on(stack, "model-v1-old", instance_type="ml.m5.large")
+    _register(stack)
+    create_model(stack, "model-v2")
+    _autoscaled(monkeypatch)
+    monkeypatch.setenv("ENDPOINT_INSTANCE_TYPE", "ml.c5.xlarge")
+    seen_at_update: list[list[dict[str, Any]]] = []
+
+    def update(body: dict[str, Any]) -> dict[str, Any]:
+        seen_at_update.append(_targets(stack))
+        return {"EndpointArn": "arn:x"}
+
+    serve("UpdateEndpoint", update)
+
+    result = deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
+
+    assert result["autoscaling"] == "deregistered"
+    assert seen_at_update == [[]]  # gone before UpdateEndpoint, which SageMaker would refuse
+    assert any(line["message"].startswith("autoscaling deregistered") for line in log_lines())
+
+
+def test_a_new_model_alone_keeps_autoscaling_and_the_scaled_fleet(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _endpoint_on(stack, "model-v1-old", count=3)  # scaled out to 3 by the policy
+    _register(stack)
+    create_model(stack, "model-v2")
+    _autoscaled(monkeypatch)
+    serve("UpdateEndpoint", lambda body: {"EndpointArn": "arn:x"})
+
+    result = deploy_model({"model_name": "model-v2", "execution_name": "run-2"}, context)
+
+    assert result["autoscaling"] == "kept"
+    assert [target["ResourceId"] for target in _targets(stack)] == [VARIANT]
+    config = stack.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=result["endpoint_config_name"]
+    )
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 3
 
 
 def test_every_log_line_carries_the_execution_name(
@@ -170,7 +301,7 @@ def test_first_call_creates_the_schedule_with_baseline_and_preprocessor(stack: S
 
     result = ensure_monitoring(MONITORING_EVENT, context)
 
-    assert result == {"schedule_name": f"{ENDPOINT}-data-quality", "action": "create"}
+    assert result == {"schedule_name": f"{ENDPOINT}-data-quality", "action": "create", "autoscaling": "off"}
     job = creates[0]["MonitoringScheduleConfig"]["MonitoringJobDefinition"]
     assert job["BaselineConfig"]["StatisticsResource"]["S3Uri"].endswith("/model-v2/statistics.json")
     assert job["BaselineConfig"]["ConstraintsResource"]["S3Uri"].endswith("/model-v2/constraints.json")
@@ -200,3 +331,50 @@ def not_found() -> Exception:
         {"Error": {"Code": "ResourceNotFound", "Message": "Monitoring schedule not found"}},
         "DescribeMonitoringSchedule",
     )
+
+
+def _serve_existing_schedule() -> None:
+    serve(
+        "DescribeMonitoringSchedule", lambda body: {"MonitoringScheduleName": body["MonitoringScheduleName"]}
+    )
+    serve("UpdateMonitoringSchedule", lambda body: {"MonitoringScheduleArn": "arn:x"})
+
+
+def test_ensure_monitoring_registers_autoscaling_of_the_new_variant(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _autoscaled(monkeypatch)
+    monkeypatch.setenv("AUTOSCALING_TARGET_INVOCATIONS", "150")
+    monkeypatch.setenv("AUTOSCALING_SCALE_IN_COOLDOWN_SECONDS", "600")
+    monkeypatch.setenv("AUTOSCALING_SCALE_OUT_COOLDOWN_SECONDS", "60")
+    _serve_existing_schedule()
+
+    result = ensure_monitoring(MONITORING_EVENT, context)
+
+    assert result["autoscaling"] == "registered"
+    (target,) = _targets(stack)
+    assert (target["ResourceId"], target["ScalableDimension"]) == (VARIANT, DIMENSION)
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 6)
+    autoscaling = stack.client("application-autoscaling")
+    (policy,) = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=VARIANT)[
+        "ScalingPolicies"
+    ]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert tracking["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+    }
+    assert (tracking["TargetValue"], tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (
+        150.0,
+        600,
+        60,
+    )
+
+
+def test_ensure_monitoring_with_autoscaling_off_removes_a_target_left_from_before(
+    stack: Stack, context: Any
+) -> None:
+    _register(stack)
+    _serve_existing_schedule()
+    assert ensure_monitoring(MONITORING_EVENT, context)["autoscaling"] == "deregistered"
+    assert _targets(stack) == []

@@ -99,7 +99,6 @@ REGISTER_MODEL = json.loads((REPO_ROOT / "statemachines" / "training_pipeline.as
 REGISTER_SUBSTITUTIONS = {
     "Partition": "aws",
     "ModelPackageGroupName": MODEL_PACKAGE_GROUP,
-    "InferenceImageUri": "pytorch-inference:2.5",
 }
 
 
@@ -118,7 +117,13 @@ def register_package(stack: Stack, status: str, version: str, tuning_job: str = 
             "tuning_job_name": tuning_job,
             "model_data_url": f"s3://a/models/{version}/model.tar.gz",
         },
-        "config": {"endpoint_instance_type": "ml.m5.large", "transform_instance_type": "ml.m5.large"},
+        "plan": {
+            "config": {
+                "endpoint_instance_type": "ml.m5.large",
+                "transform_instance_type": "ml.m5.large",
+                "images": {"inference": "pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-sagemaker"},
+            }
+        },
         "evaluation": {"evaluation_uri": f"s3://a/evaluation/{version}/evaluation.json"},
         "gate": {
             "passed": True,

@@ -73,8 +73,18 @@ CONTRACT_PARAMETERS = {
     "EndpointInstanceType",
     "EndpointInstanceCount",
     "DataCapturePercent",
+    "DeploymentStyle",
     "CanaryTrafficPercent",
     "CanaryWaitSeconds",
+    "LinearStepPercent",
+    "LinearWaitSeconds",
+    "RollingBatchPercent",
+    "RollingWaitSeconds",
+    "RollbackBatchPercent",
+    "AutoscalingMaxInstanceCount",
+    "AutoscalingTargetInvocations",
+    "AutoscalingScaleInCooldownSeconds",
+    "AutoscalingScaleOutCooldownSeconds",
     "TransformInstanceType",
     "TriggerBatchWindowSeconds",
     "TriggerBatchSize",
@@ -124,7 +134,6 @@ CONTRACT_ENVIRONMENT = {
     "CANARY_WAIT_SECONDS",
     "DEPLOY_ALARM_NAMES",
     "SAGEMAKER_ROLE_ARN",
-    "INFERENCE_IMAGE_URI",
     "MONITORING_SCHEDULE_EXPRESSION",
     "MONITORING_INSTANCE_TYPE",
     "MONITOR_IMAGE_URI",
@@ -169,7 +178,7 @@ def test_every_contract_resource_survives_translation(translated):
 
 def test_functions_run_python313_on_arm64_with_tracing_and_the_layer(translated):
     functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 11
+    assert len(functions) == 12
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.13", name

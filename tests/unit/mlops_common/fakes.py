@@ -23,6 +23,7 @@ from mlops_common.ports import (
     ObjectRecord,
     ProcessingJobs,
     RunControl,
+    ScalableTargets,
     StartResult,
     TrainingRuns,
     UploadLedger,
@@ -232,6 +233,9 @@ class FakeSageMaker:
     def endpoint_config_exists(self, config_name: str) -> bool:
         return config_name in self.endpoint_configs
 
+    def describe_endpoint_config(self, config_name: str) -> dict[str, Any] | None:
+        return self.endpoint_configs.get(config_name)
+
     def create_endpoint_config(self, request: dict[str, Any]) -> None:
         self.endpoint_configs[request["EndpointConfigName"]] = request
         self.tags[("create_endpoint_config", request["EndpointConfigName"])] = request.get("Tags", [])
@@ -266,6 +270,31 @@ class FakeSageMaker:
         return self.processing_jobs[job_name]
 
 
+class FakeScaling:
+    """``ScalableTargets``: registered targets and policies by resource id, every call recorded."""
+
+    def __init__(self, targets: dict[str, dict[str, Any]] | None = None) -> None:
+        self.targets: dict[str, dict[str, Any]] = dict(targets or {})
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    def scalable_target(self, resource_id: str) -> dict[str, Any] | None:
+        return self.targets.get(resource_id)
+
+    def register_scalable_target(self, request: dict[str, Any]) -> None:
+        self.targets[request["ResourceId"]] = request
+        self.calls.append(("register_scalable_target", request["ResourceId"]))
+
+    def put_scaling_policy(self, request: dict[str, Any]) -> None:
+        self.policies[request["ResourceId"]] = request
+        self.calls.append(("put_scaling_policy", request["ResourceId"]))
+
+    def deregister_scalable_target(self, resource_id: str) -> bool:
+        self.calls.append(("deregister_scalable_target", resource_id))
+        self.policies.pop(resource_id, None)
+        return self.targets.pop(resource_id, None) is not None
+
+
 # Static proof that each fake implements its ports: mypy reports a mismatch here (never executed).
 if TYPE_CHECKING:
     _upload_ledger: UploadLedger = FakeLedger()
@@ -278,3 +307,4 @@ if TYPE_CHECKING:
     _endpoints: Endpoints = FakeSageMaker()
     _schedules: MonitoringSchedules = FakeSageMaker()
     _processing_jobs: ProcessingJobs = FakeSageMaker()
+    _scalable_targets: ScalableTargets = FakeScaling()

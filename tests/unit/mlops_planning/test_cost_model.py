@@ -121,10 +121,71 @@ def test_endpoint_is_instances_times_730_hours():
     assert estimate(settings, runs_per_month=1).item("Real-time endpoint").usd == pytest.approx(297.84)
 
 
+def test_autoscaling_prices_the_average_fleet_and_names_the_range():
+    # ml.m5.large at 0.115: 2 instances = 167.90 a month, 6 instances = 503.70.
+    settings = _settings(EndpointInstanceCount="2", AutoscalingMaxInstanceCount="6")
+
+    at_minimum = estimate(settings, runs_per_month=1)
+    busier = estimate(settings, JobSizes(endpoint_average_instances=3.5), runs_per_month=1)
+    beyond = estimate(settings, JobSizes(endpoint_average_instances=9), runs_per_month=1)
+
+    assert at_minimum.item("Real-time endpoint").usd == pytest.approx(167.90)
+    assert (
+        "autoscaling 2-6 instances: 167.90 to 503.70 USD a month"
+        in at_minimum.item("Real-time endpoint").note
+    )
+    assert busier.item("Real-time endpoint").usd == pytest.approx(3.5 * 730 * 0.115)
+    assert beyond.item("Real-time endpoint").usd == pytest.approx(503.70)  # never above the maximum
+    assert any("autoscales between 2 and 6" in assumption for assumption in at_minimum.assumptions)
+
+
+def test_a_maximum_at_or_below_the_count_is_a_fixed_fleet():
+    settings = _settings(EndpointInstanceCount="3", AutoscalingMaxInstanceCount="1")
+    cost = estimate(settings, JobSizes(endpoint_average_instances=5), runs_per_month=1)
+    assert cost.item("Real-time endpoint").quantity == pytest.approx(3 * 730)
+    assert "autoscaling" not in cost.item("Real-time endpoint").note
+
+
+@pytest.mark.parametrize(
+    ("parameters", "instance_hours"),
+    [
+        # all at once: a second fleet of 1 through the bake and the final bake, 2 x 600 s.
+        ({}, 1 * 1200 / 3600),
+        # canary on 4: a second fleet of 4 through the canary bake, the full shift and the final bake.
+        (
+            {"DeploymentStyle": "canary", "EndpointInstanceCount": "4", "CanaryWaitSeconds": "300"},
+            4 * 900 / 3600,
+        ),
+        # linear 25 % of 8: 4 steps of 2 and the final bake, 5 x 120 s, with 8 extra instances.
+        (
+            {"DeploymentStyle": "linear", "EndpointInstanceCount": "8", "LinearWaitSeconds": "120"},
+            8 * 600 / 3600,
+        ),
+        # rolling 25 % of 8: 4 batches of 2, one batch extra at a time, 4 x 300 s.
+        ({"DeploymentStyle": "rolling", "EndpointInstanceCount": "8"}, 2 * 1200 / 3600),
+    ],
+)
+def test_each_deployment_style_pays_for_its_extra_fleet_while_it_bakes(parameters, instance_hours):
+    settings = _settings(**parameters)
+    line = estimate(settings, runs_per_month=4).item(f"Endpoint update ({settings.deployment_style})")
+    assert (line.period, line.quantity) == ("run", pytest.approx(instance_hours))
+    assert line.usd_per_month == pytest.approx(4 * instance_hours * 0.115)
+
+
+def test_rolling_needs_fewer_extra_instance_hours_than_blue_green_on_a_large_fleet():
+    def extra(style: str) -> float:
+        settings = _settings(DeploymentStyle=style, EndpointInstanceCount="10", CanaryWaitSeconds="300")
+        return estimate(settings, runs_per_month=1).item(f"Endpoint update ({style})").quantity
+
+    assert extra("rolling") < extra("all-at-once") < extra("canary")
+
+
 def test_a_batch_only_stack_pays_for_no_endpoint_and_no_monitoring():
     cost = estimate(_settings(DeployEndpoint="false"), runs_per_month=1)
 
-    assert not {"Real-time endpoint", "Model Monitor executions"} & {item.name for item in cost.items}
+    assert not {"Real-time endpoint", "Model Monitor executions", "Endpoint update (all-at-once)"} & {
+        item.name for item in cost.items
+    }
 
 
 def test_serverless_endpoint_is_billed_per_gb_second():

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from mlops_common.domain.run_plan import plan_run
+from mlops_common.models import PlanRunInput
 from mlops_planning.planner import Recommendation, recommend
 from mlops_planning.requirements import Requirements
+
+from .conftest import ROOT
 
 Recommend = Callable[[str], Recommendation]
 
@@ -169,3 +175,88 @@ def test_template_defaults_set_the_epochs_the_estimate_assumes():
     assert thirty.job_sizes is not None
     assert default.job_sizes is not None
     assert thirty.job_sizes.training_seconds > default.job_sizes.training_seconds
+
+
+def _run_defaults(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The training machine's LoadConfig defaults for a stack deployed with ``parameters``: each
+    ``${Name}`` substitution resolved from the parameter it references, parsed as LoadConfig does."""
+    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    values |= parameters
+    machine = template["Resources"]["TrainingPipelineStateMachine"]
+    substitutions = machine["Properties"]["DefinitionSubstitutions"]
+    has_vpc = bool(values["VpcSubnetIds"] and values["VpcSecurityGroupIds"])
+
+    def resolve(value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, dict) and "Fn::Select" in value:  # !Select [i, !Split [",", !Ref P]]
+            index, split = value["Fn::Select"]
+            separator, source = split["Fn::Split"]
+            return resolve(source).split(separator)[int(index)]
+        if isinstance(value, dict) and "Fn::If" in value:  # !If [HasVpc, "true", "false"]
+            condition, when_true, when_false = value["Fn::If"]
+            assert condition == "HasVpc", condition
+            return str(when_true if has_vpc else when_false)
+        return "unresolved"
+
+    asl = json.loads((ROOT / "statemachines" / "training_pipeline.asl.json").read_text())
+    defaults = asl["States"]["LoadConfig"]["Parameters"]["defaults"]
+    resolved: dict[str, Any] = {}
+    for key, raw in defaults.items():
+        text = json.dumps(raw)
+        for name in re.findall(r"\$\{(\w+)\}", text):
+            text = text.replace(f"${{{name}}}", resolve(substitutions[name]))
+        value = json.loads(text)
+        if key.endswith(".$"):
+            argument = re.fullmatch(r"States\.(\w+)\('(.*?)'(?:, '(.*)')?\)", value)
+            assert argument, value
+            function, literal, separator = argument.groups()
+            value = json.loads(literal) if function == "StringToJson" else literal.split(separator)
+        resolved[key.removesuffix(".$")] = value
+    return resolved
+
+
+@pytest.mark.parametrize("profile", list(EXPECTED_CHOICES))
+def test_every_recommendation_is_a_configuration_the_pipeline_runs(
+    recommend_profile: Recommend, template: dict[str, Any], profile: str
+) -> None:
+    """The parameters a profile recommends pass PlanRun's checks: images for the instance types,
+    spot wait beyond the runtime, weights for a backbone, the endpoint and transform on one kind of
+    hardware."""
+    parameters = recommend_profile(profile).parameters
+    request = PlanRunInput.model_validate(
+        {
+            "execution_name": "upload-1",
+            "defaults": _run_defaults(template, parameters),
+            "vpc": {
+                "subnet_ids": parameters.get("VpcSubnetIds", ""),
+                "security_group_ids": parameters.get("VpcSecurityGroupIds", ""),
+            },
+            "images": {
+                "training": {"cpu": "t-cpu", "gpu": "t-gpu"},
+                "inference": {"cpu": "i-cpu", "gpu": "i-gpu"},
+            },
+            "code_uri": "s3://artifacts/code/v/sourcedir.tar.gz",
+        }
+    )
+    config = plan_run(request, data_bucket="data", artifacts_bucket="artifacts").config
+    gpu = config["training_instance_type"].startswith(("ml.g", "ml.p"))
+    assert config["images"]["training"] == ("t-gpu" if gpu else "t-cpu")
+
+
+def test_a_gpu_plan_fine_tunes_a_backbone_from_uploaded_weights_on_spot(recommend_profile: Recommend) -> None:
+    recommendation = recommend_profile("large_plant")
+    parameters = recommendation.parameters
+    assert parameters["TrainingInstanceType"] == "ml.g5.xlarge"
+    assert parameters["ModelArchitecture"] == "resnet18"
+    assert parameters["PretrainedWeightsKey"] == "pretrained/resnet18-f37072fd.pth"
+    assert parameters["UseSpotTraining"] == "true"
+    assert parameters["TuningLearningRateRange"] == "0.0001,0.001"
+    assert any(
+        "fetch_pretrained_weights.py --arch resnet18" in warning for warning in recommendation.warnings
+    )
+
+
+def test_a_gpu_endpoint_gets_a_gpu_transform_to_share_the_serving_image(recommend_profile: Recommend) -> None:
+    parameters = recommend_profile("impossible_budget").parameters
+    assert parameters["EndpointInstanceType"] == parameters["TransformInstanceType"] == "ml.g4dn.xlarge"

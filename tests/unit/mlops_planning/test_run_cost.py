@@ -105,6 +105,17 @@ def test_the_spot_saving_is_the_one_the_jobs_report() -> None:
     assert cost.on_demand_usd == pytest.approx(round(500 * M5_XLARGE_TRAINING / 3600, 4))
 
 
+def test_gpu_spot_training_is_billed_at_the_gpu_rate_with_its_own_saving() -> None:
+    g5 = PRICES.usd("sagemaker.training.ml.g5.xlarge")
+    job = training_job("gpu-trial", 1200, 1800, instance_type="ml.g5.xlarge")
+
+    cost = price_run(RunJobs(training_jobs=[job]), PRICES)
+
+    assert cost.line("Tuning and training").usd == pytest.approx(1200 * g5 / 3600, abs=1e-4)
+    assert cost.on_demand_usd == pytest.approx(round(1800 * g5 / 3600, 4))
+    assert cost.spot_saving == pytest.approx(1 - 1200 / 1800, abs=1e-4)
+
+
 def test_the_spot_saving_of_several_jobs_is_weighted_by_their_on_demand_cost() -> None:
     jobs = [
         training_job("small", 50, 100),  # 50% on 100 instance-seconds

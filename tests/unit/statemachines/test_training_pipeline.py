@@ -77,13 +77,36 @@ def test_tuning_uses_managed_spot_with_wait_beyond_runtime(training_asl, templat
     assert parameters["MaxWaitSeconds"]["Default"] > parameters["MaxRuntimeSeconds"]["Default"]
 
 
-def test_config_rejects_spot_wait_not_beyond_runtime(training_asl):
-    rule = training_asl["States"]["ValidateConfig"]["Choices"][0]
-    assert rule["Next"] == "InvalidConfiguration"
-    assert {
-        "Variable": "$.config.max_wait_seconds",
-        "NumericLessThanEqualsPath": "$.config.max_runtime_seconds",
-    } in rule["And"]
+def test_the_configuration_is_settled_once_before_any_job(training_asl):
+    # The rules themselves are unit-tested with the planner (tests/unit/mlops_common/domain/test_run_plan.py).
+    states = training_asl["States"]
+    assert states["RunDecision"]["Default"] == "PlanRun"
+    assert states["PlanRun"]["Next"] == "PrepareDataset"
+    # An invalid configuration fails the run at PlanRun itself: nothing catches it.
+    assert "Catch" not in states["PlanRun"]
+    assert states["PlanRun"]["ResultPath"] == "$.plan"
+    payload = states["PlanRun"]["Parameters"]["Payload"]
+    assert payload["defaults.$"] == "$.defaults"
+    assert payload["input.$"] == "$.input"
+
+
+def test_the_defaults_are_exactly_what_a_run_may_override(training_asl):
+    # The planner refuses an override it does not know: every default must be a RunConfig field.
+    from mlops_common.domain.run_plan import RunConfig
+
+    defaults = training_asl["States"]["LoadConfig"]["Parameters"]["defaults"]
+    assert {key.removesuffix(".$") for key in defaults} == set(RunConfig.model_fields)
+
+
+def test_every_job_runs_the_image_the_plan_chose_for_its_instance_type(training_asl):
+    text = json.dumps(training_asl)
+    definition = training_asl["States"]["PrepareTraining"]["Parameters"]["definition"]
+    assert definition["AlgorithmSpecification"]["TrainingImage.$"] == "$.plan.config.images.training"
+    assert definition["InputDataConfig.$"] == "$.plan.config.training_channels"
+    assert '"ImageUri.$": "$.plan.config.images.processing"' in text
+    assert '"Image.$": "$.plan.config.images.inference"' in text
+    assert "${TrainingImageUri}" not in text
+    assert "${InferenceImageUri}" not in text
 
 
 def _metric_definitions(asl: dict[str, Any]) -> list[dict[str, str]]:
@@ -209,12 +232,12 @@ def test_on_demand_fallback_keeps_the_checkpoint_prefix(training_asl):
 
 
 def _route(choice: dict[str, Any], config: dict[str, Any]) -> str:
-    """The Next of a Choice state of BooleanEquals/And rules on ``$.config.<name>``."""
+    """The Next of a Choice state of BooleanEquals/And rules on ``$.plan.config.<name>``."""
 
     def matches(rule: dict[str, Any]) -> bool:
         if "And" in rule:
             return all(matches(part) for part in rule["And"])
-        return config[rule["Variable"].removeprefix("$.config.")] is rule["BooleanEquals"]
+        return config[rule["Variable"].removeprefix("$.plan.config.")] is rule["BooleanEquals"]
 
     return next((rule["Next"] for rule in choice["Choices"] if matches(rule)), choice["Default"])
 
@@ -303,7 +326,7 @@ def test_batch_only_stacks_approve_without_deploying(training_asl, template):
     defaults = states["LoadConfig"]["Parameters"]["defaults"]
     assert defaults["deploy_endpoint.$"] == "States.StringToJson('${DeployEndpoint}')"
     deploy_route, approve_route = states["DeployOrReport"]["Choices"]
-    assert {"Variable": "$.config.deploy_endpoint", "BooleanEquals": True} in deploy_route["And"]
+    assert {"Variable": "$.plan.config.deploy_endpoint", "BooleanEquals": True} in deploy_route["And"]
     assert deploy_route["Next"] == "NameModel"
     assert approve_route == {"Variable": "$.gate.passed", "BooleanEquals": True, "Next": "NotifyApproved"}
     assert states["NotifyApproved"]["Next"] == "PipelineSucceeded"
@@ -319,10 +342,12 @@ def test_registered_packages_carry_metrics_and_tuning_job(training_asl):
 
 def test_endpoint_wait_is_bounded(training_asl):
     choices = training_asl["States"]["CheckEndpointStatus"]["Choices"]
-    bound = [c for c in choices if c.get("NumericGreaterThanEqualsPath") == "$.config.endpoint_max_polls"]
+    bound = [
+        c for c in choices if c.get("NumericGreaterThanEqualsPath") == "$.plan.config.endpoint_max_polls"
+    ]
     assert bound
     assert bound[0]["Next"] == "EndpointNotReady"
-    assert training_asl["States"]["WaitForEndpoint"]["SecondsPath"] == "$.config.endpoint_poll_seconds"
+    assert training_asl["States"]["WaitForEndpoint"]["SecondsPath"] == "$.plan.config.endpoint_poll_seconds"
 
 
 def test_a_silent_rollback_is_a_failure(training_asl):
@@ -390,7 +415,6 @@ def test_failure_notifications_come_from_outside_the_machine(training_asl):
     assert "NotifyFailure" not in training_asl["States"]
     fail_states = {name: s for name, s in training_asl["States"].items() if s["Type"] == "Fail"}
     assert set(fail_states) == {
-        "InvalidConfiguration",
         "TuneFailed",
         "TrainFailed",
         "EndpointNotReady",

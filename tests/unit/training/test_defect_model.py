@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 import torch
-from defect_model import SmallCNN, build_model, local_mean, normalisation_for, predict_probabilities
+from defect_model import (
+    ARCHITECTURES,
+    SmallCNN,
+    build_model,
+    local_mean,
+    normalisation_for,
+    predict_probabilities,
+)
 
 
 @pytest.mark.parametrize("kernel", [3, 15])
@@ -35,8 +42,9 @@ def test_predict_probabilities_gives_one_distribution_per_image():
     assert np.allclose(probabilities.sum(axis=1), 1.0)
 
 
-def test_resnet18_uses_imagenet_normalisation():
-    mean, std = normalisation_for("resnet18", [0.1] * 3, [0.1] * 3)
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v3_small"])
+def test_backbones_use_imagenet_normalisation(arch):
+    mean, std = normalisation_for(arch, [0.1] * 3, [0.1] * 3)
 
     assert mean == pytest.approx([0.485, 0.456, 0.406])
     assert std == pytest.approx([0.229, 0.224, 0.225])
@@ -45,3 +53,12 @@ def test_resnet18_uses_imagenet_normalisation():
 def test_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         build_model("vgg", 2)
+
+
+def test_small_cnn_takes_no_pretrained_weights():
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        build_model("small_cnn", 2, weights={})
+
+
+def test_the_architectures_are_the_small_cnn_and_the_backbones():
+    assert ARCHITECTURES == ("small_cnn", "resnet18", "mobilenet_v3_small")

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from hyperparameters import Hyperparameters, parse_bool, parse_hyperparameters
+from hyperparameters import ARCHITECTURE_DEFAULTS, Hyperparameters, parse_bool, parse_hyperparameters
 
 
 def test_defaults_apply_when_nothing_is_given():
@@ -54,3 +54,31 @@ def test_unknown_model_is_refused():
 @pytest.mark.parametrize(("text", "value"), [("True", True), ("1", True), ("no", False), ("false", False)])
 def test_sagemaker_booleans_are_parsed(text, value):
     assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenet_v3_small"])
+def test_a_backbone_gets_its_fine_tuning_defaults(model):
+    hp = parse_hyperparameters([], json.dumps({"model": model}))
+
+    assert hp == Hyperparameters.for_model(model)
+    assert (hp.learning_rate, hp.batch_size, hp.epochs, hp.patience) == (0.001, 32, 15, 4)
+    assert (hp.pretrained, hp.backbone_lr_factor) == (True, 0.1)
+
+
+def test_values_given_win_over_the_architectures_defaults():
+    hp = parse_hyperparameters(
+        ["--model", "resnet18", "--batch_size", "8"], json.dumps({"learning_rate": "0.02"})
+    )
+
+    assert (hp.batch_size, hp.learning_rate, hp.epochs) == (8, 0.02, 15)
+
+
+def test_small_cnn_keeps_the_dataclass_defaults():
+    assert ARCHITECTURE_DEFAULTS["small_cnn"] == {}
+    assert Hyperparameters.for_model("small_cnn") == Hyperparameters()
+
+
+@pytest.mark.parametrize("factor", ["-0.1", "1.5"])
+def test_a_backbone_learning_rate_factor_outside_zero_to_one_is_refused(factor):
+    with pytest.raises(ValueError, match=r"backbone_lr_factor must be in \[0, 1\]"):
+        parse_hyperparameters(["--backbone_lr_factor", factor], None)

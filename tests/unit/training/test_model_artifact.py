@@ -97,3 +97,34 @@ def test_diagnostics_that_are_not_a_json_object_are_refused(model_dir, tmp_path)
         load_diagnostics(model_dir)
     with pytest.raises(ValueError, match="not a regular file"):
         load_diagnostics(linked)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v3_small"])
+def test_a_backbone_model_is_rebuilt_from_its_arch_and_gives_the_same_outputs(arch, tmp_path):
+    torch.manual_seed(4)
+    network = build_model(arch, 3).eval()
+    save_model_file(
+        tmp_path / "model.pt", network=network, arch=arch, labels=["a", "b", "ok"], normal_class="ok",
+        image_size=64, mean=[0.5] * 3, std=[0.2] * 3, model_version="v2", hyperparameters={},
+    )  # fmt: skip
+    x = torch.rand(2, 3, 64, 64)
+
+    model = load_model(tmp_path, torch.device("cpu"))
+
+    assert model.arch == arch
+    with torch.no_grad():
+        assert torch.equal(model.network(x), network(x))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_a_model_loads_onto_the_gpu_and_predicts_to_host_arrays(model_dir):
+    from defect_model import predict_probabilities
+
+    model = load_model(model_dir, torch.device("cuda"))
+    images = torch.randint(0, 256, (3, 32, 32, 3), dtype=torch.uint8).numpy()
+
+    probabilities = predict_probabilities(model.network, images, model.mean, model.std)
+
+    assert next(model.network.parameters()).is_cuda
+    assert probabilities.shape == (3, 3)
+    assert probabilities.sum(axis=1) == pytest.approx([1.0] * 3)

@@ -74,6 +74,15 @@ class SageMaker:
             raise
         return True
 
+    def describe_endpoint_config(self, config_name: str) -> dict[str, Any] | None:
+        try:
+            described: dict[str, Any] = self.client.describe_endpoint_config(EndpointConfigName=config_name)
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return described
+
     def create_endpoint_config(self, request: dict[str, Any]) -> None:
         self.client.create_endpoint_config(**request)
 
@@ -87,7 +96,8 @@ class SageMaker:
         # retainable property (DesiredInstanceCount, DesiredWeight, DataCaptureConfig) from the
         # current settings, and retaining them would keep the first deploy's count and capture
         # forever. Listing all three in ExcludeRetainedVariantProperties would mean the same, only
-        # longer. No autoscaling policy owns the count that retention would protect.
+        # longer. With autoscaling on, the new config itself carries the count the policy holds the
+        # variant at (``ScalingRange.fleet_for_update``), which is what retention would protect.
         # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html
         self.client.update_endpoint(
             EndpointName=endpoint_name,

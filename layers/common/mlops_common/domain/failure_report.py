@@ -59,6 +59,10 @@ class FailedWork:
     logs: tuple[LogLocation, ...] = field(default=())
 
 
+# Errors a task answers from the execution's input alone (PlanRun's InvalidConfiguration).
+_SAME_INPUT_SAME_ERROR = frozenset({"InvalidConfiguration"})
+
+
 @dataclass(frozen=True)
 class FailureReport:
     failed_state: str | None
@@ -69,8 +73,10 @@ class FailureReport:
 
     @property
     def redrive_resumes_work(self) -> bool:
-        """A redrive resumes at the failed state: useful only if that state does work (a Task)."""
-        return self.failed_state_type == "Task"
+        """A redrive resumes at the failed state: useful only if that state does work (a Task) whose
+        answer can change; a redrive keeps the execution's input and definition, so a refused
+        configuration is refused again."""
+        return self.failed_state_type == "Task" and self.error not in _SAME_INPUT_SAME_ERROR
 
 
 def _json(text: Any) -> Any:

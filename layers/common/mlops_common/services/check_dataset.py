@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from mlops_common.domain.dataset import dataset_problems
 from mlops_common.domain.errors import DatasetNotUsable
+from mlops_common.domain.run_plan import dataset_uri as dataset_prefix
 from mlops_common.models import CheckDatasetInput, CheckDatasetOutput, DatasetStats
 from mlops_common.observability import logger
 from mlops_common.ports import JsonDocuments, ObjectNotFound
@@ -17,7 +18,7 @@ def check_dataset(
 ) -> CheckDatasetOutput:
     """The dataset's URIs and counts; ``DatasetNotUsable`` with every reason otherwise."""
     version = request.dataset_version
-    dataset_uri = f"s3://{settings.data_bucket}/datasets/{version}/"
+    dataset_uri = dataset_prefix(settings.data_bucket, version)
     try:
         stats = DatasetStats.model_validate(store.read_json(dataset_uri + "stats.json"))
     except ObjectNotFound as exc:

@@ -1,13 +1,14 @@
-"""Create or update the endpoint's data-quality monitoring schedule."""
+"""Once the endpoint serves the new config: its data-quality monitoring schedule and its autoscaling."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from mlops_common.domain.cost_tags import cost_allocation_tags
 from mlops_common.domain.deployment import monitoring_schedule_name
 from mlops_common.models import MonitoringInput, MonitoringOutput
-from mlops_common.ports import MonitoringSchedules
+from mlops_common.ports import MonitoringSchedules, ScalableTargets
+from mlops_common.services.autoscaling import ensure_autoscaling
 from mlops_common.settings import MonitoringSettings
 
 _ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
@@ -71,14 +72,26 @@ def monitoring_schedule_config(request: MonitoringInput, settings: MonitoringSet
 
 
 def ensure_monitoring(
-    request: MonitoringInput, *, sagemaker: MonitoringSchedules, settings: MonitoringSettings
+    request: MonitoringInput,
+    *,
+    sagemaker: MonitoringSchedules,
+    scaling: ScalableTargets,
+    settings: MonitoringSettings,
 ) -> MonitoringOutput:
-    """Point the schedule at the new baseline (create it the first time)."""
+    """Point the schedule at the new baseline (create it the first time), then register autoscaling.
+
+    This step runs after VerifyDeployment saw the endpoint InService on the new config: the first
+    moment the new variant can be registered as a scalable target, also after a deploy that had to
+    deregister it (``services.autoscaling``).
+    """
     name = monitoring_schedule_name(request.endpoint_name)
     config = monitoring_schedule_config(request, settings)
     if sagemaker.monitoring_schedule_exists(name):
         sagemaker.update_monitoring_schedule(name, config)
-        return MonitoringOutput(schedule_name=name, action="update")
-    # The schedule outlives this run: tagged by project and environment, not by execution.
-    sagemaker.create_monitoring_schedule(name, config, cost_allocation_tags(settings.environment))
-    return MonitoringOutput(schedule_name=name, action="create")
+        action: Literal["create", "update"] = "update"
+    else:
+        # The schedule outlives this run: tagged by project and environment, not by execution.
+        sagemaker.create_monitoring_schedule(name, config, cost_allocation_tags(settings.environment))
+        action = "create"
+    autoscaling = ensure_autoscaling(request.endpoint_name, settings.scaling, scaling=scaling)
+    return MonitoringOutput(schedule_name=name, action=action, autoscaling=autoscaling)

@@ -13,6 +13,7 @@ on ``*``: a policy that names resources then refuses them, which is AWS's failur
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -302,7 +303,54 @@ def _cloudwatch(call: Call) -> Iterator[AuthorizationRequest]:
         yield AuthorizationRequest(f"cloudwatch:{op}", "*")
 
 
+# Application Auto Scaling's actions on a scalable target take the ``scalable-target`` resource type;
+# Describe* take none (Service Authorization Reference, Application Auto Scaling). The target's ARN
+# ends in an id the service generates (``scalable-target/<id>``, as RegisterScalableTarget returns it);
+# a request here names one derived from the target's namespace, resource and dimension, which a policy
+# can only match through ``scalable-target/*``, as on AWS.
+_SCALABLE_TARGET_ACTIONS = frozenset(
+    {
+        "RegisterScalableTarget",
+        "DeregisterScalableTarget",
+        "PutScalingPolicy",
+        "DeleteScalingPolicy",
+        "PutScheduledAction",
+        "DeleteScheduledAction",
+    }
+)
+# The first RegisterScalableTarget for a service creates Application Auto Scaling's service-linked role
+# for it with the caller's permission
+# (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html).
+# The local account never has it, as a fresh account has not: the permission is always asked for.
+_AUTOSCALING_SERVICE_LINKED_ROLES = {
+    "sagemaker": (
+        "sagemaker.application-autoscaling.amazonaws.com",
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+    ),
+}
+
+
+def _application_autoscaling(call: Call) -> Iterator[AuthorizationRequest]:
+    op, params = call.operation, call.params
+    action = f"application-autoscaling:{op}"
+    if op not in _SCALABLE_TARGET_ACTIONS:
+        yield AuthorizationRequest(action, "*")
+        return
+    target = "|".join(str(params.get(k, "")) for k in ("ServiceNamespace", "ResourceId", "ScalableDimension"))
+    target_id = hashlib.sha256(target.encode()).hexdigest()[:36]
+    yield AuthorizationRequest(action, call.arn("application-autoscaling", f"scalable-target/{target_id}"))
+    linked = _AUTOSCALING_SERVICE_LINKED_ROLES.get(str(params.get("ServiceNamespace", "")))
+    if op == "RegisterScalableTarget" and linked:
+        service, role = linked
+        yield AuthorizationRequest(
+            "iam:CreateServiceLinkedRole",
+            call.arn("iam", f"role/aws-service-role/{service}/{role}", region=False),
+            {"iam:AWSServiceName": service},
+        )
+
+
 _BUILDERS: dict[str, Callable[[Call], Iterator[AuthorizationRequest]]] = {
+    "application-autoscaling": _application_autoscaling,
     "s3": _s3,
     "sqs": _sqs,
     "sns": _sns,

@@ -9,6 +9,7 @@ deleted) and that the workaround alone closes it. The modules never import each 
 from __future__ import annotations
 
 from mlops_local.engine.moto_compat import (
+    application_autoscaling_policies_outlive_targets,
     context_start_time_not_a_string,
     dynamodb_writes_not_atomic,
     glue_sync_interrupt_all,
@@ -42,6 +43,7 @@ WORKAROUNDS: dict[str, Workaround] = {
         sqs_receive_counts_the_queue.WORKAROUND,
         context_start_time_not_a_string.WORKAROUND,
         sagemaker_create_model_overwrites.WORKAROUND,
+        application_autoscaling_policies_outlive_targets.WORKAROUND,
     )
 }
 

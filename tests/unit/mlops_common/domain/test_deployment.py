@@ -7,12 +7,17 @@ import re
 import pytest
 
 from mlops_common.domain.deployment import (
-    blue_green_deployment_config,
-    canary_instances,
+    CANARY_BOUNDS,
+    DEPLOYMENT_STYLES,
+    LINEAR_BOUNDS,
+    ROLLING_BOUNDS,
+    DeploymentPolicy,
+    DeploymentStyle,
+    InvalidDeploymentConfiguration,
     data_capture_config,
     endpoint_config_name,
     monitoring_schedule_name,
-    traffic_routing,
+    step_instances,
 )
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -82,8 +87,30 @@ def test_data_capture_without_a_key_names_none() -> None:
     assert "KmsKeyId" not in data_capture_config("artifacts", 25, "")
 
 
-def test_blue_green_update_is_a_canary_with_alarm_rollback() -> None:
-    assert blue_green_deployment_config(4, 10, 300, ["errors", "latency"]) == {
+ALARMS = ["errors", "latency"]
+ROLLBACK = {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]}
+
+
+def test_the_default_policy_is_all_at_once_and_fits_the_default_single_instance() -> None:
+    # The template's defaults: DeploymentStyle=all-at-once, EndpointInstanceCount=1.
+    policy = DeploymentPolicy()
+    assert policy.style == "all-at-once"
+    assert policy.problems(1) == []
+
+
+def test_all_at_once_shifts_everything_then_bakes_with_the_alarms_armed() -> None:
+    assert DeploymentPolicy(canary_wait_seconds=300).deployment_config(1, ALARMS) == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+            "TerminationWaitInSeconds": 300,
+        },
+        "AutoRollbackConfiguration": ROLLBACK,
+    }
+
+
+def test_canary_is_a_blue_green_update_with_a_canary_of_whole_instances() -> None:
+    policy = DeploymentPolicy(style="canary", canary_percent=10, canary_wait_seconds=300)
+    assert policy.deployment_config(4, ALARMS) == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
                 "Type": "CANARY",
@@ -92,54 +119,144 @@ def test_blue_green_update_is_a_canary_with_alarm_rollback() -> None:
             },
             "TerminationWaitInSeconds": 300,
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}, {"AlarmName": "latency"}]},
+        "AutoRollbackConfiguration": ROLLBACK,
     }
 
 
-def test_single_instance_update_shifts_all_at_once_and_still_bakes_with_rollback() -> None:
-    assert blue_green_deployment_config(1, 10, 300, ["errors"]) == {
+def test_linear_shifts_in_steps_with_its_own_wait() -> None:
+    policy = DeploymentPolicy(style="linear", linear_step_percent=25, linear_wait_seconds=120)
+    assert policy.deployment_config(8, ALARMS) == {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
-            "TerminationWaitInSeconds": 300,
+            "TrafficRoutingConfiguration": {
+                "Type": "LINEAR",
+                "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 2},
+                "WaitIntervalInSeconds": 120,
+            },
+            "TerminationWaitInSeconds": 120,
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "errors"}]},
+        "AutoRollbackConfiguration": ROLLBACK,
     }
 
 
-def test_no_alarms_means_no_rollback_block() -> None:
-    assert "AutoRollbackConfiguration" not in blue_green_deployment_config(4, 10, 300, [])
+def test_rolling_replaces_the_fleet_in_batches_and_rolls_back_all_at_once_by_default() -> None:
+    policy = DeploymentPolicy(style="rolling", rolling_batch_percent=25, rolling_wait_seconds=60)
+    assert policy.deployment_config(8, ALARMS) == {
+        "RollingUpdatePolicy": {
+            "MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 2},
+            "WaitIntervalInSeconds": 60,
+        },
+        "AutoRollbackConfiguration": ROLLBACK,
+    }
 
 
-def test_a_single_instance_has_no_canary() -> None:
-    assert canary_instances(1, 50) is None
+def test_rolling_rollback_batch_is_given_when_below_the_whole_fleet() -> None:
+    policy = DeploymentPolicy(style="rolling", rolling_batch_percent=25, rollback_batch_percent=50)
+    rolling = policy.deployment_config(8, ALARMS)["RollingUpdatePolicy"]
+    assert rolling["RollbackMaximumBatchSize"] == {"Type": "INSTANCE_COUNT", "Value": 4}
+
+
+@pytest.mark.parametrize("style", DEPLOYMENT_STYLES)
+def test_every_style_rolls_back_on_the_alarms(style: DeploymentStyle) -> None:
+    assert DeploymentPolicy(style=style).deployment_config(4, ALARMS)["AutoRollbackConfiguration"] == ROLLBACK
+
+
+@pytest.mark.parametrize("style", DEPLOYMENT_STYLES)
+def test_no_alarms_means_no_rollback_block(style: DeploymentStyle) -> None:
+    assert "AutoRollbackConfiguration" not in DeploymentPolicy(style=style).deployment_config(4, [])
+
+
+@pytest.mark.parametrize("style", ["canary", "linear", "rolling"])
+def test_a_single_instance_cannot_take_an_incremental_style_and_the_message_names_the_parameters(
+    style: DeploymentStyle,
+) -> None:
+    with pytest.raises(InvalidDeploymentConfiguration) as refused:
+        DeploymentPolicy(style=style).deployment_config(1, ALARMS)
+    message = str(refused.value)
+    assert f"DeploymentStyle={style}" in message
+    assert "EndpointInstanceCount=1" in message
+    assert "DeploymentStyle=all-at-once" in message  # what to do instead
 
 
 @pytest.mark.parametrize(
-    ("instance_count", "canary_percent", "instances"),
+    ("field", "value", "parameter"),
     [
-        (2, 10, 1),  # at least one instance, though that is half the fleet
-        (3, 10, 1),
-        (10, 10, 1),
-        (11, 10, 2),  # 1.1 instances rounds up
-        (20, 10, 2),
-        (20, 50, 10),
-        (3, 50, 1),  # 1.5 rounds up to 2, more than half of 3: capped at 1
-        (4, 100, 2),  # never more than half the fleet
+        ("canary_percent", 0, "CanaryTrafficPercent=0"),
+        ("canary_percent", 60, "CanaryTrafficPercent=60"),
+        ("linear_step_percent", 5, "LinearStepPercent=5"),
+        ("linear_step_percent", 51, "LinearStepPercent=51"),
+        ("rolling_batch_percent", 4, "RollingBatchPercent=4"),
+        ("rolling_batch_percent", 75, "RollingBatchPercent=75"),
+        ("rollback_batch_percent", 0, "RollbackBatchPercent=0"),
+        ("canary_wait_seconds", 3601, "CanaryWaitSeconds=3601"),
+        ("linear_wait_seconds", -1, "LinearWaitSeconds=-1"),
+        ("rolling_wait_seconds", 4000, "RollingWaitSeconds=4000"),
     ],
 )
-def test_canary_is_whole_instances_between_one_and_half_the_fleet(
-    instance_count: int, canary_percent: int, instances: int
+def test_sizes_and_waits_outside_aws_bounds_are_named(field: str, value: int, parameter: str) -> None:
+    policy = DeploymentPolicy(style="rolling", **{field: value})
+    with pytest.raises(InvalidDeploymentConfiguration, match=parameter):
+        policy.validate(10)
+
+
+def test_every_problem_is_named_at_once() -> None:
+    problems = DeploymentPolicy(style="linear", linear_step_percent=60, linear_wait_seconds=9999).problems(1)
+    assert len(problems) == 3
+
+
+def test_an_unknown_style_is_named() -> None:
+    policy = DeploymentPolicy(style="blue-green")  # type: ignore[arg-type]
+    with pytest.raises(InvalidDeploymentConfiguration, match="DeploymentStyle='blue-green'"):
+        policy.validate(4)
+
+
+@pytest.mark.parametrize(
+    ("instance_count", "percent", "bounds", "instances"),
+    [
+        (2, 10, CANARY_BOUNDS, 1),  # at least one instance, though that is half the fleet
+        (3, 10, CANARY_BOUNDS, 1),
+        (11, 10, CANARY_BOUNDS, 2),  # 1.1 instances rounds up
+        (20, 50, CANARY_BOUNDS, 10),
+        (3, 50, CANARY_BOUNDS, 1),  # 1.5 rounds up to 2, more than half of 3: capped at 1
+        (1, 50, CANARY_BOUNDS, None),  # no canary fits one instance
+        (2, 10, LINEAR_BOUNDS, 1),
+        (20, 10, LINEAR_BOUNDS, 2),  # 10 % of 20
+        (20, 25, LINEAR_BOUNDS, 5),
+        (1, 25, LINEAR_BOUNDS, None),
+        (20, 5, ROLLING_BOUNDS, 1),  # 5 % of 20
+        (40, 5, ROLLING_BOUNDS, 2),
+        (1, 25, ROLLING_BOUNDS, None),
+    ],
+)
+def test_steps_are_whole_instances_within_aws_bounds(
+    instance_count: int, percent: int, bounds: tuple[int, int], instances: int | None
 ) -> None:
-    assert canary_instances(instance_count, canary_percent) == instances
+    assert step_instances(instance_count, percent, bounds) == instances
 
 
-@pytest.mark.parametrize("instance_count", range(1, 21))
-@pytest.mark.parametrize("canary_percent", [1, 10, 25, 50])
-def test_every_canary_is_within_what_sagemaker_accepts(instance_count: int, canary_percent: int) -> None:
-    routing = traffic_routing(instance_count, canary_percent, 300)
-    if routing["Type"] == "CANARY":
-        size = routing["CanarySize"]
+SIZE_FIELD = {"canary": "CanarySize", "linear": "LinearStepSize"}
+PERCENT_RANGES = {"canary": (1, 50), "linear": (10, 50), "rolling": (5, 50)}
+PERCENT_FIELD = {
+    "canary": "canary_percent",
+    "linear": "linear_step_percent",
+    "rolling": "rolling_batch_percent",
+}
+AWS_SHARE = {"canary": (0.0, 0.5), "linear": (0.10, 0.50), "rolling": (0.05, 0.50)}
+
+
+@pytest.mark.parametrize("instance_count", range(2, 21))
+@pytest.mark.parametrize("style", ["canary", "linear", "rolling"])
+def test_every_size_the_parameters_allow_is_within_what_sagemaker_accepts(
+    instance_count: int, style: DeploymentStyle
+) -> None:
+    low, high = PERCENT_RANGES[style]
+    for percent in range(low, high + 1):
+        policy = DeploymentPolicy(style=style, **{PERCENT_FIELD[style]: percent})
+        config = policy.deployment_config(instance_count, [])
+        if style == "rolling":
+            size = config["RollingUpdatePolicy"]["MaximumBatchSize"]
+        else:
+            size = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"][SIZE_FIELD[style]]
+        share_low, share_high = AWS_SHARE[style]
         assert size["Type"] == "INSTANCE_COUNT"
-        assert 1 <= size["Value"] <= instance_count / 2
-    else:
-        assert (routing["Type"], instance_count) == ("ALL_AT_ONCE", 1)
+        assert size["Value"] >= 1
+        assert share_low * instance_count <= size["Value"] <= share_high * instance_count

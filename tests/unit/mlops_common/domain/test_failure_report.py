@@ -143,6 +143,22 @@ def test_a_failed_lambda_task_points_at_the_functions_log_group() -> None:
     assert report.work.logs == (LogLocation("/aws/lambda/stack-CheckDataset-x1", "", REGION),)
 
 
+def test_a_refused_configuration_is_not_worth_a_redrive() -> None:
+    # A redrive keeps the execution's input: PlanRun would refuse the same settings again.
+    function = "arn:aws:lambda:eu-west-1:123456789012:function:stack-PlanRun-x1"
+    history = [
+        entered("PlanRun"),
+        scheduled("lambda", "invoke", {"FunctionName": function, "Payload": {}}),
+        task_failed("lambda", "invoke", "InvalidConfiguration", {"errorMessage": "max_wait_seconds=600"}),
+        execution_failed("InvalidConfiguration", "max_wait_seconds=600"),
+    ]
+
+    report = failure_report(history, REGION)
+
+    assert (report.failed_state, report.failed_state_type) == ("PlanRun", "Task")
+    assert not report.redrive_resumes_work
+
+
 def test_a_timed_out_run_fails_at_the_state_it_was_in() -> None:
     history = [
         entered("WaitForEndpoint", "Wait"),

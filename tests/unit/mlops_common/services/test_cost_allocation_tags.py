@@ -6,7 +6,7 @@ from mlops_common.domain.cost_tags import EXECUTION_TAG, PROJECT, REQUIRED_TAGS
 from mlops_common.models import DeployInput, MonitoringInput
 from mlops_common.services.deploy_model import deploy_model
 from mlops_common.services.ensure_monitoring import ensure_monitoring
-from tests.unit.mlops_common.fakes import DEPLOY, MONITORING, FakeSageMaker
+from tests.unit.mlops_common.fakes import DEPLOY, MONITORING, FakeSageMaker, FakeScaling
 
 
 def _deploy_and_monitor() -> FakeSageMaker:
@@ -15,6 +15,7 @@ def _deploy_and_monitor() -> FakeSageMaker:
     deployed = deploy_model(
         DeployInput(model_name="model-v1", execution_name="upload-20261112T1000-1a2b3c4d"),
         sagemaker=sagemaker,
+        scaling=FakeScaling(),
         settings=DEPLOY,
     )
     ensure_monitoring(
@@ -24,6 +25,7 @@ def _deploy_and_monitor() -> FakeSageMaker:
             model_version="model-v1",
         ),
         sagemaker=sagemaker,
+        scaling=FakeScaling(),
         settings=MONITORING,
     )
     return sagemaker

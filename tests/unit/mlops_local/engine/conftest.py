@@ -108,11 +108,18 @@ def fake_glue(job: dict[str, Any], arguments: dict[str, str], ctx: ExecutionCont
 
 
 class FakeEndpointHost:
-    """Deploys instantly; fails the deployments whose config name contains 'broken'."""
+    """Deploys instantly; fails the deployments whose config name contains 'broken'.
+
+    Updates are staged beside the serving config and shifted step by step: ``shares`` records the
+    share each step gave the new fleet, ``rolled_back`` the configs an update dropped.
+    """
 
     def __init__(self) -> None:
         self.deployed: dict[str, str] = {}
         self.variants: dict[str, list[dict[str, Any]]] = {}
+        self.staged: dict[str, str] = {}
+        self.shares: dict[str, list[float]] = {}
+        self.rolled_back: list[str] = []
 
     def deploy(
         self, endpoint_name: str, config_name: str, variants: Any, data_capture_config: Any = None
@@ -122,6 +129,24 @@ class FakeEndpointHost:
         self.deployed[endpoint_name] = config_name
         self.variants[endpoint_name] = list(variants)
         return f"http://127.0.0.1:0/{endpoint_name}"
+
+    def stage(
+        self, endpoint_name: str, config_name: str, variants: Any, data_capture_config: Any = None
+    ) -> None:
+        if "broken" in config_name:
+            raise DeploymentFailed("health check of the new variant failed")
+        self.staged[endpoint_name] = config_name
+        self.variants[endpoint_name] = list(variants)
+        self.shares[endpoint_name] = []
+
+    def shift(self, endpoint_name: str, share: float) -> None:
+        self.shares[endpoint_name].append(share)
+
+    def commit(self, endpoint_name: str) -> None:
+        self.deployed[endpoint_name] = self.staged.pop(endpoint_name)
+
+    def discard(self, endpoint_name: str) -> None:
+        self.rolled_back.append(self.staged.pop(endpoint_name))
 
     def delete(self, endpoint_name: str) -> None:
         self.deployed.pop(endpoint_name, None)

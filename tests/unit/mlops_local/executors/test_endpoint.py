@@ -216,6 +216,38 @@ def test_update_swaps_to_new_model(host, live_endpoint, s3, real_models):
     assert host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"] == "model-v2"
 
 
+def test_a_staged_fleet_takes_its_share_of_the_traffic_until_committed(host, live_endpoint, s3, real_models):
+    host.stage(live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE)
+
+    def versions(requests: int) -> list[str]:
+        return [
+            host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"]
+            for _ in range(requests)
+        ]
+
+    assert set(versions(5)) == {"model-v1"}  # staged: no traffic yet
+    host.shift(live_endpoint, 0.5)
+    assert host.traffic_share(live_endpoint) == 0.5
+    assert set(versions(40)) == {"model-v1", "model-v2"}  # a canary: both fleets answer
+    assert host.config_name(live_endpoint) == "defects-config-1"
+    host.shift(live_endpoint, 1.0)
+    assert set(versions(5)) == {"model-v2"}
+    host.commit(live_endpoint)
+    assert (host.config_name(live_endpoint), host.traffic_share(live_endpoint)) == ("defects-config-2", 0.0)
+    assert set(versions(5)) == {"model-v2"}
+
+
+def test_a_discarded_fleet_gives_all_the_traffic_back(host, live_endpoint, s3, real_models):
+    host.stage(live_endpoint, "defects-config-2", [variant(s3, real_models["model-v2"], "model-v2")], CAPTURE)
+    host.shift(live_endpoint, 1.0)
+    host.discard(live_endpoint)
+
+    assert host.config_name(live_endpoint) == "defects-config-1"
+    assert host.invoke(live_endpoint, png_bytes(), "image/png").json()["model_version"] == "model-v1"
+    with pytest.raises(DeploymentFailed, match="no staged fleet"):
+        host.commit(live_endpoint)
+
+
 def test_failed_update_keeps_old_model_serving(host, live_endpoint, s3, real_models, faults):
     faults.add(FaultRule(kind="endpoint-update-failure"))
 

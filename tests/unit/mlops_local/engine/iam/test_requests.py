@@ -181,3 +181,28 @@ def test_metrics_carry_their_namespace_and_unknown_services_ask_for_everything()
     (metrics,) = requests("cloudwatch", "PutMetricData", Namespace="Glue", MetricData=[])
     assert dict(metrics.context) == {"cloudwatch:namespace": "Glue"}
     assert asks("xray", "PutTraceSegments", TraceSegmentDocuments=[]) == [("xray:PutTraceSegments", "*")]
+
+
+def test_scaling_a_variant_is_authorized_on_a_scalable_target_and_may_create_the_linked_role() -> None:
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/e/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
+    register, linked_role = requests("application-autoscaling", "RegisterScalableTarget", **target)
+    assert register.action == "application-autoscaling:RegisterScalableTarget"
+    assert register.resource.startswith(
+        "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/"
+    )
+    assert (linked_role.action, linked_role.resource, dict(linked_role.context)) == (
+        "iam:CreateServiceLinkedRole",
+        "arn:aws:iam::123456789012:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"},
+    )
+    (policy,) = requests("application-autoscaling", "PutScalingPolicy", PolicyName="p", **target)
+    (deregister,) = requests("application-autoscaling", "DeregisterScalableTarget", **target)
+    assert policy.resource == deregister.resource == register.resource  # one target, one ARN
+    assert asks("application-autoscaling", "DescribeScalableTargets", ServiceNamespace="sagemaker") == [
+        ("application-autoscaling:DescribeScalableTargets", "*")
+    ]
