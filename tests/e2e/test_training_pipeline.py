@@ -970,7 +970,9 @@ def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_
         "use_debugger_rules": False,
         "use_vpc": True,
         "endpoint_poll_seconds": 1,
-        "endpoint_max_polls": 1,
+        # Two polls (2 s) cover the update's bakes (2 x CanaryWaitSeconds = 2 s: Deploy refuses an
+        # update that outlasts the polling) but not the container's slow start.
+        "endpoint_max_polls": 2,
     }
     try:
         described, visited = _run(runtime, "on-demand plain training in the VPC", overrides=overrides)
@@ -983,7 +985,7 @@ def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_
     assert visited[-3:] == ["CountEndpointPoll", "CheckEndpointStatus", "EndpointNotReady"]
     assert (described["error"], described["cause"]) == (
         "EndpointNotReady",
-        f"Endpoint {endpoint_name} still Updating after 1 polls",
+        f"Endpoint {endpoint_name} still Updating after 2 polls",
     )
     sagemaker = runtime.client("sagemaker")
     _wait_for(

@@ -437,6 +437,10 @@ _SAGEMAKER_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 class DeployInput(TaskInput):
     model_name: str = Field(pattern=_SAGEMAKER_NAME)
     execution_name: str = Field(min_length=1, max_length=80)
+    # How long the state machine polls the endpoint after this task (the run's settings): an update
+    # whose bakes outlast it is refused before it starts.
+    endpoint_poll_seconds: int | None = Field(default=None, ge=1)
+    endpoint_max_polls: int | None = Field(default=None, ge=1)
 
 
 class DeployOutput(TaskOutput):

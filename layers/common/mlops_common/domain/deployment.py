@@ -184,6 +184,36 @@ class DeploymentPolicy:
             config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarm_names]}
         return config
 
+    def bake_seconds(self, instance_count: int) -> int:
+        """The least time an update of ``instance_count`` spends in its bakes before the endpoint is
+        InService again (provisioning comes on top).
+
+        Blue/green waits WaitIntervalInSeconds between traffic shifts (canary: one; linear: one per
+        step but the last; all at once: its bake) and TerminationWaitInSeconds (here the same wait)
+        before the old fleet goes (API_TrafficRoutingConfig, API_BlueGreenUpdatePolicy); rolling
+        bakes each batch (API_RollingUpdatePolicy).
+        """
+        steps = -(-instance_count // (self._step(instance_count) or instance_count))
+        if self.style == "rolling":
+            return steps * self.rolling_wait_seconds
+        if self.style == "linear":
+            return steps * self.linear_wait_seconds
+        return 2 * self.canary_wait_seconds
+
+    def polling_problem(self, instance_count: int, poll_seconds: int, max_polls: int) -> str | None:
+        """Why the pipeline would stop waiting before an update could end, or None."""
+        bake = self.bake_seconds(instance_count)
+        budget = poll_seconds * max_polls
+        if bake <= budget:
+            return None
+        needed = -(-bake // poll_seconds) + 1
+        return (
+            f"DeploymentStyle={self.style} waits {bake} s in its bakes for a fleet of {instance_count}, "
+            f"longer than the pipeline polls the endpoint (EndpointPollSeconds={poll_seconds} x "
+            f"EndpointMaxPolls={max_polls} = {budget} s): the run would report EndpointNotReady while "
+            f"the update goes on. Raise EndpointMaxPolls to at least {needed} or shorten the waits"
+        )
+
     def _step(self, instance_count: int) -> int | None:
         if self.style == "canary":
             return step_instances(instance_count, self.canary_percent, CANARY_BOUNDS)

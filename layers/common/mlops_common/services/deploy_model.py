@@ -16,6 +16,7 @@ from mlops_common.domain.cost_tags import cost_allocation_tags
 from mlops_common.domain.deployment import (
     VARIANT_NAME,
     EndpointBusy,
+    InvalidDeploymentConfiguration,
     data_capture_config,
     endpoint_config_name,
 )
@@ -76,6 +77,17 @@ def endpoint_config_request(
     return body
 
 
+def _check_polling_budget(request: DeployInput, settings: DeploySettings, fleet: int) -> None:
+    """Refuse an update the state machine would stop waiting for (EndpointNotReady mid-update)."""
+    if request.endpoint_poll_seconds is None or request.endpoint_max_polls is None:
+        return
+    problem = settings.deployment_policy.polling_problem(
+        fleet, request.endpoint_poll_seconds, request.endpoint_max_polls
+    )
+    if problem:
+        raise InvalidDeploymentConfiguration(problem)
+
+
 def deploy_model(
     request: DeployInput, *, sagemaker: Endpoints, scaling: ScalableTargets, settings: DeploySettings
 ) -> DeployOutput:
@@ -112,13 +124,14 @@ def deploy_model(
                 "once it is"
             )
         new_variant = variant_of(new_config) or {}
+        fleet = int(new_variant.get("InitialInstanceCount", settings.endpoint_instance_count))
+        _check_polling_budget(request, settings, fleet)
         autoscaling = release_for_update(
             settings.endpoint_name,
             sagemaker.describe_endpoint_config(previous) if previous else None,
             str(new_variant.get("InstanceType", settings.endpoint_instance_type)),
             scaling=scaling,
         )
-        fleet = int(new_variant.get("InitialInstanceCount", settings.endpoint_instance_count))
         sagemaker.update_endpoint(
             settings.endpoint_name,
             config_name,

@@ -260,3 +260,24 @@ def test_every_size_the_parameters_allow_is_within_what_sagemaker_accepts(
         assert size["Type"] == "INSTANCE_COUNT"
         assert size["Value"] >= 1
         assert share_low * instance_count <= size["Value"] <= share_high * instance_count
+
+
+@pytest.mark.parametrize(
+    ("policy", "fleet", "seconds"),
+    [
+        (DeploymentPolicy(canary_wait_seconds=300), 1, 600),  # bake, then termination wait
+        (DeploymentPolicy(style="canary", canary_wait_seconds=300), 4, 600),
+        (DeploymentPolicy(style="linear", linear_step_percent=25, linear_wait_seconds=100), 8, 400),
+        (DeploymentPolicy(style="rolling", rolling_batch_percent=50, rolling_wait_seconds=120), 4, 240),
+    ],
+)
+def test_an_updates_bakes_add_up_per_style(policy: DeploymentPolicy, fleet: int, seconds: int) -> None:
+    assert policy.bake_seconds(fleet) == seconds
+
+
+def test_the_polling_budget_must_cover_the_bakes() -> None:
+    policy = DeploymentPolicy(canary_wait_seconds=600)
+    assert policy.polling_problem(1, 60, 20) is None
+    problem = policy.polling_problem(1, 60, 10)
+    assert problem is not None
+    assert "EndpointMaxPolls to at least 21" in problem

@@ -282,3 +282,27 @@ def test_a_fleet_grown_past_the_default_maximum_is_a_fixed_fleet_not_an_error() 
     assert _deploy_scaled(sagemaker, FakeScaling(), settings) == "none"
     new_config = next(config for name, config in sagemaker.endpoint_configs.items() if name != "old-config")
     assert new_config["ProductionVariants"][0]["InitialInstanceCount"] == 3
+
+
+def test_an_update_that_outlasts_the_pipelines_polling_is_refused_before_any_change() -> None:
+    # All at once on one instance bakes 2 x CanaryWaitSeconds; 10 polls of 60 s wait 600 s only.
+    settings = DEPLOY.model_copy(update={"endpoint_instance_count": 1, "canary_wait_seconds": 600})
+    sagemaker = FakeSageMaker(endpoint={"EndpointConfigName": "old-config"})
+    request = DeployInput(
+        model_name="model-v2", execution_name="run-2", endpoint_poll_seconds=60, endpoint_max_polls=10
+    )
+    with pytest.raises(InvalidDeploymentConfiguration, match=r"waits 1200 s .* = 600 s.*at least 21"):
+        deploy_model(request, sagemaker=sagemaker, scaling=FakeScaling(), settings=settings)
+    assert "update_endpoint" not in [call for call, _ in sagemaker.calls]
+
+
+def test_an_update_within_the_polling_budget_goes_ahead() -> None:
+    settings = DEPLOY.model_copy(update={"endpoint_instance_count": 1, "canary_wait_seconds": 600})
+    sagemaker = FakeSageMaker(endpoint={"EndpointConfigName": "old-config"})
+    request = DeployInput(
+        model_name="model-v2", execution_name="run-2", endpoint_poll_seconds=60, endpoint_max_polls=90
+    )
+    assert (
+        deploy_model(request, sagemaker=sagemaker, scaling=FakeScaling(), settings=settings).action
+        == "update"
+    )
