@@ -115,26 +115,31 @@ def _split(text: str) -> list[str]:
 
 
 def _describe(error: ValidationError) -> str:
-    parts = []
+    """Every problem pydantic found, in one line; unknown overrides with the names a run may use."""
+    parts, unknown = [], []
     for issue in error.errors():
         where = ".".join(str(item) for item in issue["loc"])
+        if issue["type"] == "extra_forbidden":
+            unknown.append(where)
+            continue
         message = issue["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
+    if unknown:
+        parts.insert(
+            0,
+            f"unknown override(s) {', '.join(sorted(unknown))}; a run may override: "
+            + ", ".join(sorted(RunConfig.model_fields)),
+        )
     return "; ".join(parts)
 
 
 def resolve_settings(defaults: dict[str, Any], overrides: Any) -> RunConfig:
-    """The defaults with the run's overrides (a shallow merge, as before), validated."""
+    """The defaults with the run's overrides (a shallow merge, as before), validated: every problem
+    (unknown names included, RunConfig forbids extra fields) reported at once."""
     if overrides is None:
         overrides = {}
     if not isinstance(overrides, dict):
         raise InvalidConfiguration(f"overrides must be a JSON object, got {type(overrides).__name__}")
-    unknown = sorted(set(overrides) - set(RunConfig.model_fields))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown override(s) {', '.join(unknown)}; a run may override: "
-            + ", ".join(sorted(RunConfig.model_fields))
-        )
     try:
         return RunConfig.model_validate({**defaults, **overrides})
     except ValidationError as exc:

@@ -119,6 +119,13 @@ def test_an_unknown_override_is_refused_with_the_allowed_names():
         _plan({"use_spto": False})
 
 
+def test_an_unknown_override_is_reported_with_the_other_problems():
+    with pytest.raises(InvalidConfiguration) as caught:
+        _plan({"use_spto": False, "epochs": 0})
+    assert "unknown override(s) use_spto" in str(caught.value)
+    assert "epochs: Input should be greater than or equal to 1" in str(caught.value)
+
+
 def test_overrides_that_are_not_an_object_are_refused():
     with pytest.raises(InvalidConfiguration, match="must be a JSON object"):
         _plan(["epochs"])  # type: ignore[arg-type]
