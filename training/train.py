@@ -622,7 +622,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     weights = pretrained_weights.resolve(hp, environ)
     threads = hp.num_threads or available_cores()
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    devices.use_deterministic_algorithms()
     runtime = devices.runtime_for(devices.select_device(), available_cores())
     termination = TerminationRequest().install()
     try:

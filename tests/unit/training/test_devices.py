@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
+import devices
 import numpy as np
 import pytest
 import torch
-from devices import MAX_LOADER_WORKERS, Runtime, runtime_for, seed_everything, select_device
+from devices import (
+    MAX_LOADER_WORKERS,
+    Runtime,
+    runtime_for,
+    seed_everything,
+    select_device,
+    use_deterministic_algorithms,
+)
 
 NO_GPU = "no CUDA device on this machine"
 
@@ -49,3 +60,35 @@ def test_seeding_repeats_every_generator():
     assert draws() == first
     assert torch.backends.cudnn.deterministic
     assert not torch.backends.cudnn.benchmark
+
+
+def test_deterministic_algorithms_are_on_with_warnings_only():
+    was_on, was_warn_only = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    try:
+        torch.use_deterministic_algorithms(False)
+        use_deterministic_algorithms()
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(was_on, warn_only=was_warn_only)
+
+
+def test_turning_determinism_on_leaves_the_compiler_stack_unimported():
+    # torch.use_deterministic_algorithms imports torch._inductor (seconds of every job's start).
+    code = (
+        "import sys, devices; devices.use_deterministic_algorithms(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('torch._inductor', 'torch._dynamo'))))"
+    )
+    training_code = Path(devices.__file__).parent
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=training_code,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "[]"
