@@ -18,6 +18,7 @@ from mlops_local.engine.moto_compat import (
     sagemaker_create_model_overwrites,
     sagemaker_sync_unsupported,
     sqs_receive_counts_the_queue,
+    sqs_send_counts_the_queue,
     sync_task_stopped_at_start,
     update_model_package_drops_metadata,
 )
@@ -41,6 +42,7 @@ WORKAROUNDS: dict[str, Workaround] = {
         s3_eventbridge_event_shape.WORKAROUND,
         dynamodb_writes_not_atomic.WORKAROUND,
         sqs_receive_counts_the_queue.WORKAROUND,
+        sqs_send_counts_the_queue.WORKAROUND,
         context_start_time_not_a_string.WORKAROUND,
         sagemaker_create_model_overwrites.WORKAROUND,
         application_autoscaling_policies_outlive_targets.WORKAROUND,
