@@ -18,6 +18,7 @@ BENCHMARKS = (
     "inference",
     "drift",
     "trigger",
+    "uploads",
     "orchestration",
     "cold_start",
     "cost",
