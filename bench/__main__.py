@@ -16,6 +16,7 @@ BENCHMARKS = (
     "prepare_dataset",
     "train",
     "inference",
+    "endpoint",
     "drift",
     "trigger",
     "uploads",

@@ -44,6 +44,8 @@ def run_monitoring_now(runtime: LocalRuntime, schedule_name: str) -> MonitoringR
     job_name = processing_job_name(schedule_name, datetime.now(UTC))
     if runtime.jobs is None:
         raise RuntimeError("the runtime is not started")
+    # The hour's capture is in S3 before its monitoring run reads it.
+    runtime.endpoint_host.flush_captures()
     # A job like any other: its own workdir, progress in `status`, the executor in a worker thread.
     record = runtime.jobs.start("monitoring", job_name, schedule)
     record.done.wait()

@@ -172,6 +172,7 @@ def test_half_sent_requests_are_dropped_after_the_read_timeout(s3, tmp_path, rea
 def test_capture_files_follow_sagemaker_format(host, live_endpoint, s3):
     request_body = png_bytes()
     host.invoke(live_endpoint, request_body, "image/png")
+    host.flush_captures()
 
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/")["Contents"]]
     assert len(keys) == 1
@@ -194,6 +195,30 @@ def test_capture_files_follow_sagemaker_format(host, live_endpoint, s3):
     assert set(record["eventMetadata"]) == {"eventId", "inferenceTime"}
 
 
+def test_the_answer_goes_out_before_its_capture_is_written(host, live_endpoint, s3, monkeypatch):
+    # SageMaker buffers capture on the instance and uploads it later: capture never delays an answer.
+    written = threading.Event()
+    release = threading.Event()
+    write = host._write_capture
+
+    def slow_write(*args, **kwargs):
+        release.wait(10)
+        write(*args, **kwargs)
+        written.set()
+
+    monkeypatch.setattr(host, "_write_capture", slow_write)
+    response = host.invoke(live_endpoint, png_bytes(), "image/png")
+
+    assert response.status == 200
+    assert not written.is_set()
+    with pytest.raises(TimeoutError, match="1 capture records still unwritten"):
+        host.flush_captures(timeout=0.2)
+    release.set()
+    host.flush_captures()
+    assert written.is_set()
+    assert len(s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/")["Contents"]) == 1
+
+
 def test_sampling_percentage_zero_captures_nothing(host, s3, real_models):
     host.deploy(
         "quiet",
@@ -203,6 +228,7 @@ def test_sampling_percentage_zero_captures_nothing(host, s3, real_models):
     )
 
     host.invoke("quiet", png_bytes(), "image/png")
+    host.flush_captures()
 
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/quiet/")
 
