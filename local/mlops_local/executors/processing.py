@@ -98,6 +98,7 @@ def _run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> Jo
         on_line=lambda line: ctx.show_output(f"{job_name}: {line}"),
         timeout=float(timeout) if timeout else None,
         log=ctx.log.write,
+        warm=True,
     )
     if outcome.timed_out:
         return JobResult(status="Stopped", describe_fields={"ExitMessage": "MaxRuntimeExceeded"})

@@ -7,6 +7,7 @@ CloudWatch Logs on AWS: the error message picks one line, the log keeps them all
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import signal
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_local.engine.environment import environment_snapshot
+from mlops_local.executors.warm_python import WarmPopen, is_python_script
 
 # Enough of stderr to hold a Python traceback; older lines only repeat Spark's or torch's logging.
 _STDERR_TAIL_LINES = 200
+# MLOPS_LOCAL_WARM_PYTHON=0 starts every job script in a new interpreter, as a container does.
+WARM_PYTHON = os.environ.get("MLOPS_LOCAL_WARM_PYTHON", "1") != "0"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
 
 
@@ -58,13 +62,27 @@ class ScriptProcess:
         env: Mapping[str, str],
         cwd: Path,
         log: Callable[[str], None] | None = None,
+        warm: bool = False,
     ) -> None:
+        """``warm``: run a Python script in a fork of the warm interpreter (``warm_python``) rather
+        than in a new one, unless ``MLOPS_LOCAL_WARM_PYTHON=0``."""
         self.command = list(command)
         self._log = log
         self._started = time.monotonic()
         # A session of its own: a signal reaches the script, never the runtime, and the script's
         # own children (data loader workers, Spark's JVM) go with it.
-        self._process = subprocess.Popen(  # noqa: S603 - the command is built by the executor, not a shell
+        self._process: subprocess.Popen[str] | WarmPopen
+        if warm and WARM_PYTHON and is_python_script(self.command):
+            self._process = WarmPopen(self.command, env=env, cwd=cwd)
+        else:
+            self._process = self._popen(env, cwd)
+        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
+        self.signalled = False
+
+    def _popen(self, env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+        return subprocess.Popen(  # noqa: S603 - the command is built by the executor, not a shell
             self.command,
             env=dict(env),
             cwd=cwd,
@@ -76,10 +94,6 @@ class ScriptProcess:
             bufsize=1,
             start_new_session=True,
         )
-        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
-        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._stderr_reader.start()
-        self.signalled = False
 
     @property
     def pid(self) -> int:
@@ -105,12 +119,20 @@ class ScriptProcess:
         """Send SIGTERM, as SageMaker does on a spot interruption or a stop request."""
         if self._process.poll() is None:
             self.signalled = True
-            os.killpg(self._process.pid, signal.SIGTERM)
+            self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
         """Kill the script and its children (after a timeout)."""
         if self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        try:
+            os.killpg(self._process.pid, signum)
+        except ProcessLookupError:
+            # A fork of the warm interpreter that has not yet made its own session.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, signum)
 
     def wait(self, timeout: float | None = None) -> ScriptOutcome:
         """Wait for the script to end and return how it ended."""
@@ -138,9 +160,10 @@ def run_script(
     on_line: Callable[[str], None] | None = None,
     timeout: float | None = None,
     log: Callable[[str], None] | None = None,
+    warm: bool = False,
 ) -> ScriptOutcome:
     """Run a script to its end, passing each stdout line to ``on_line`` and every line to ``log``."""
-    process = ScriptProcess(command, env=env, cwd=cwd, log=log)
+    process = ScriptProcess(command, env=env, cwd=cwd, log=log, warm=warm)
     deadline = None if timeout is None else time.monotonic() + timeout
     timer = None
     if deadline is not None:

@@ -221,7 +221,9 @@ class _TrainingJob:
         """Run the script once; return how it ended: completed, failed, interrupted, early-stop, runtime."""
         self.transitions.enter("Training", "Training image download completed. Training in progress.")
         _sync_checkpoints_down(self.request, self.ctx, self.layout)
-        process = ScriptProcess(self.command, env=self.env, cwd=self.code_dir, log=self.ctx.log.write)
+        process = ScriptProcess(
+            self.command, env=self.env, cwd=self.code_dir, log=self.ctx.log.write, warm=True
+        )
         if self.cpus:
             os.sched_setaffinity(process.pid, self.cpus)
         stop_reasons: list[str] = []
