@@ -32,13 +32,13 @@ leaves the old model serving. ``deploy`` on a running endpoint swaps all at once
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +189,7 @@ class EndpointHost:
         self._endpoints: dict[str, _Endpoint] = {}
         self._lock = threading.Lock()
         self._captures_pending = 0
+        self._clients = threading.local()  # invoke's kept-open connections, per calling thread
         self._captures_written = threading.Condition()
 
     def deploy(
@@ -283,28 +284,36 @@ class EndpointHost:
     def invoke(
         self, endpoint_name: str, body: bytes, content_type: str, accept: str = "application/json"
     ) -> InvocationResponse:
-        """POST ``body`` to the endpoint's /invocations over HTTP, as a client would."""
-        request = urllib.request.Request(  # noqa: S310 - a URL this host built, on 127.0.0.1
-            self.url(endpoint_name) + "/invocations",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Accept": accept},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return InvocationResponse(
-                    response.status,
-                    response.read(),
-                    response.headers.get("Content-Type", ""),
-                    response.headers.get(INVOKED_VARIANT_HEADER, ""),
-                )
-        except urllib.error.HTTPError as error:
+        """POST ``body`` to the endpoint's /invocations over HTTP, as a client would: on a connection
+        kept open per thread, as boto3's pool keeps one (a new one when the server has closed it)."""
+        url = urllib.parse.urlsplit(self.url(endpoint_name))
+        headers = {"Content-Type": content_type, "Accept": accept}
+        for attempt in (1, 2):
+            connection = self._connection(url.hostname or "127.0.0.1", url.port or 80, fresh=attempt == 2)
+            try:
+                connection.request("POST", "/invocations", body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                connection.close()
+                if attempt == 2:
+                    raise
+                continue  # an idle connection the server had closed: once more on a new one
             return InvocationResponse(
-                error.code,
-                error.read(),
-                error.headers.get("Content-Type", ""),
-                error.headers.get(INVOKED_VARIANT_HEADER, ""),
+                response.status,
+                payload,
+                response.headers.get("Content-Type", ""),
+                response.headers.get(INVOKED_VARIANT_HEADER, ""),
             )
+        raise AssertionError("unreachable")
+
+    def _connection(self, host: str, port: int, *, fresh: bool) -> http.client.HTTPConnection:
+        connections: dict[tuple[str, int], http.client.HTTPConnection] = self._clients.__dict__.setdefault(
+            "connections", {}
+        )
+        if fresh or (host, port) not in connections:
+            connections[(host, port)] = http.client.HTTPConnection(host, port, timeout=60)
+        return connections[(host, port)]
 
     def delete(self, endpoint_name: str) -> None:
         """Stop one endpoint."""

@@ -169,6 +169,25 @@ def test_half_sent_requests_are_dropped_after_the_read_timeout(s3, tmp_path, rea
     assert answers == [b""] * len(half_sent)  # closed by the server, each thread let go
 
 
+def test_invocations_keep_one_connection_and_survive_the_servers_idle_close(s3, real_models, tmp_path):
+    # As boto3's pool does: one connection for many invocations, a new one once the server closed it.
+    quick = EndpointHost(s3, tmp_path / "quick", progress=lambda message: None, seed=1, read_timeout_s=0.5)
+    quick.deploy("kept", "kept-1", [variant(s3, real_models["model-v1"], "model-v1")])
+    try:
+        first = quick.invoke("kept", png_bytes(), "image/png")
+        (connection,) = quick._clients.connections.values()
+        local_port = connection.sock.getsockname()[1]
+        second = quick.invoke("kept", png_bytes(), "image/png")
+        assert connection.sock.getsockname()[1] == local_port
+        time.sleep(1.5)  # the server closes a connection idle for read_timeout_s
+        third = quick.invoke("kept", png_bytes(), "image/png")
+    finally:
+        quick.stop_all()
+
+    assert [first.status, second.status, third.status] == [200, 200, 200]
+    assert third.json()["predictions"]
+
+
 def test_capture_files_follow_sagemaker_format(host, live_endpoint, s3):
     request_body = png_bytes()
     host.invoke(live_endpoint, request_body, "image/png")
