@@ -1,9 +1,10 @@
 """A warm Python for job scripts: the heavy libraries imported once, each job a fork of that process.
 
 A training or processing script starts the way its container starts it, ``python script.py args``,
-and its first seconds go to ``import torch`` (2.5-3 s on 2 cores), once per job: every tuning
-trial, every evaluation. A fork server (the standard library's ``multiprocessing`` forkserver)
-imports ``PRELOAD`` once; each job is a fresh fork of it that then becomes the script's process:
+and its first seconds go to ``import torch`` (2.5-3 s on 2 cores) and, at its first optimizer, to
+``torch._dynamo`` (3.8 s more), once per job: every tuning trial, every evaluation. A fork server
+(the standard library's ``multiprocessing`` forkserver) imports ``PRELOAD`` once; each job is a
+fresh fork of it that then becomes the script's process:
 its own session (signals reach it and its children, never the runtime), its stdout and stderr on the
 runtime's pipes, the job's working folder, environment and CPU share, ``sys.argv`` and ``sys.path``
 as the interpreter would set them, and the script run as ``__main__``. The script's own modules are
@@ -27,14 +28,18 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import spawn
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-# Imported once by the fork server; what the training, evaluation and serving code imports first.
-PRELOAD = ("numpy", "torch", "PIL.Image", "pyarrow.parquet")
+# Imported once by the fork server: what the training, evaluation and serving code imports first,
+# and torch._dynamo, which torch imports on the first call of any function it keeps out of
+# torch.compile; the first optimizer built does it (torch/_compile.py): 3.8 s of each training job.
+PRELOAD = ("numpy", "torch", "torch._dynamo", "PIL.Image", "pyarrow.parquet")
 
+PROCESS_NAME_PREFIX = "warm-python:"
 _context_lock = threading.Lock()
 
 
@@ -55,7 +60,27 @@ def _prepared_forkserver() -> tuple[Any, list[str]]:
     )  # fmt: skip
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
+    spawn.get_preparation_data = _without_main_module(spawn.get_preparation_data)  # type: ignore[assignment]
     return context, list(json.loads(printed.stdout))
+
+
+def _without_main_module(
+    get_preparation_data: Callable[[str], dict[str, Any]],
+) -> Callable[[str], dict[str, Any]]:
+    """multiprocessing runs the parent's ``__main__`` (the CLI, pytest, a benchmark) again in every
+    child it starts, as ``__mp_main__``: seconds of imports, and modules a job's process must not
+    have. A job's fork needs none of it (its target is imported by name), so for these processes the
+    instruction is left out."""
+
+    @functools.wraps(get_preparation_data)
+    def prepared(name: str) -> dict[str, Any]:
+        data = get_preparation_data(name)
+        if name.startswith(PROCESS_NAME_PREFIX):
+            data.pop("init_main_from_name", None)
+            data.pop("init_main_from_path", None)
+        return data
+
+    return prepared
 
 
 def is_python_script(command: Sequence[str]) -> bool:
@@ -83,7 +108,7 @@ class WarmPopen:
                 "cpus": sorted(cpus) if cpus else None,
                 "installation_path": installation_path,
             },
-            name=Path(command[1]).name,
+            name=PROCESS_NAME_PREFIX + Path(command[1]).name,
         )
         try:
             self._process.start()

@@ -22,6 +22,7 @@ print(json.dumps({
     "environ": dict(os.environ),
     "helper": helper.VERSION,
     "torch_threads": __import__("torch").get_num_threads(),
+    "runtime_main": getattr(sys.modules.get("__mp_main__"), "__file__", None),
 }), flush=True)
 print("to stderr", file=sys.stderr)
 sys.exit(int(sys.argv[1]))
@@ -61,6 +62,7 @@ def test_a_forked_script_sees_what_a_new_interpreter_would(tmp_path: Path) -> No
     assert report["cwd"] == str(tmp_path)
     assert report["environ"] == {"JOB": "one", "PYTHONPATH": str(shared)}
     assert report["helper"] == "v1"
+    assert report["runtime_main"] is None  # the runtime's own __main__ is not run again in the job
     assert report["path"][:2] == [str(script.parent), str(shared)]
     # Nothing of the runtime's own sys.path (this test session's folders) reaches the job.
     runtime_only = {entry for entry in sys.path if entry} - set(report["path"])
