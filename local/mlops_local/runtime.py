@@ -40,7 +40,8 @@ from mlops_local.engine.lambdas import Invocation, LambdaRegistry
 from mlops_local.engine.moto_compat import WORKAROUNDS, Workaround, check_moto_version
 from mlops_local.engine.provisioning import Provisioner, Stack
 from mlops_local.engine.template import ACCOUNT_ID, REGION, load_template
-from mlops_local.executors import load_executor
+from mlops_local.executors import load_executor, warm_python
+from mlops_local.executors.subprocess_runner import WARM_PYTHON
 from mlops_local.project import project_root as find_project_root
 
 # Every workaround and emulation, by name, in the order they are applied.
@@ -221,6 +222,8 @@ class LocalRuntime:
         # whole parse tree; the execution history already holds each error and cause, readably.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if WARM_PYTHON and not {"training", "tuning", "processing"} <= set(self._executors or {}):
+            warm_python.start_in_background()  # ready by the first training job
         self._mock.start()
         self._host = host = self._endpoint_host or self._default_endpoint_host()
         self.jobs = JobLifecycle(
