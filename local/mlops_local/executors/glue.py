@@ -91,6 +91,7 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
         on_line=lambda line: ctx.show_output(f"{job_name}: {line}"),
         timeout=float(timeout_minutes) * 60 if timeout_minutes else None,
         log=ctx.log.write,
+        warm=True,
     )
     describe: dict[str, Any] = {
         "Id": run_id,

@@ -1,6 +1,6 @@
 """A warm Python for job scripts: the heavy libraries imported once, each job a fork of that process.
 
-A training or processing script starts the way its container starts it, ``python script.py args``,
+A training, processing or Glue script starts the way its container starts it, ``python script.py args``,
 and its first seconds go to ``import torch`` (2.5-3 s on 2 cores) and, at its first optimizer, to
 ``torch._dynamo`` (3.8 s more), once per job: every tuning trial, every evaluation. A fork server
 (the standard library's ``multiprocessing`` forkserver) imports ``PRELOAD`` once; each job is a
@@ -34,10 +34,19 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-# Imported once by the fork server: what the training, evaluation and serving code imports first,
+# Imported once by the fork server: what the training, evaluation, serving and Glue code imports first,
 # and torch._dynamo, which torch imports on the first call of any function it keeps out of
 # torch.compile; the first optimizer built does it (torch/_compile.py): 3.8 s of each training job.
-PRELOAD = ("numpy", "torch", "torch._dynamo", "PIL.Image", "pyarrow.parquet")
+PRELOAD = (
+    "numpy",
+    "torch",
+    "torch._dynamo",
+    "PIL.Image",
+    "pyarrow.parquet",
+    "pandas",
+    "pyspark.sql",
+    "boto3",
+)
 
 PROCESS_NAME_PREFIX = "warm-python:"
 _context_lock = threading.Lock()
