@@ -18,7 +18,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 ENV ?= dev
 
-.PHONY: help setup lock demo test test-fast test-lambda-py313 lint format build deploy bench mutation clean
+.PHONY: help setup lock demo test test-fast test-lambda-py313 lint lint-code lint-template format build deploy bench mutation clean
 
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
@@ -107,11 +107,18 @@ setup:
 demo: $(VENV)/.installed
 	$(VENV)/bin/mlops-local demo
 
+# The code's checks and the template's checks are independent: side by side (mypy alone takes as
+# long as the three template tools), each group's output printed whole when it ends.
 lint: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-code lint-template
+
+lint-code:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+lint-template:
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --skip-download -f template.yaml
