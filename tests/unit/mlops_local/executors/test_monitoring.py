@@ -43,6 +43,7 @@ def monitored_endpoint(s3, tmp_path, real_models):
         for shade in range(100, 200, 4)
     ]
     baseline_rows = [answer.json()["predictions"][0]["features"] for answer in answers]
+    host.flush_captures()  # capture is written after each answer: all of it is in S3 before it goes
     s3.delete_objects(
         Bucket=BUCKET,
         Delete={
@@ -94,6 +95,7 @@ def test_monitoring_finds_drift_in_captured_traffic(s3, make_context, monitored_
     for _ in range(3):
         for shade in range(0, 40, 2):  # far darker than the baseline traffic
             host.invoke("defects", png_bytes(shade, green=shade // 2), "image/png")
+    host.flush_captures()  # as run_monitoring_now does before a run
 
     result = run_monitoring_execution(schedule, make_context(client=lambda service: CaptureConfigOnly()))
 
