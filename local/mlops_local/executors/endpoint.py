@@ -444,20 +444,21 @@ class EndpointHost:
     ) -> None:
         """Write one capture record (of a request ``capture_later`` chose) to S3."""
         try:
-            self._write_capture(endpoint_name, deployment, variant, request, response)
+            self._s3.put_object(**self._capture_object(endpoint_name, deployment, variant, request, response))
         finally:
             with self._captures_written:
                 self._captures_pending -= 1
                 self._captures_written.notify_all()
 
-    def _write_capture(
-        self,
+    @staticmethod
+    def _capture_object(
         endpoint_name: str,
         deployment: _Deployment,
         variant: Variant,
         request: tuple[bytes, str],
         response: tuple[bytes, str],
-    ) -> None:
+    ) -> dict[str, Any]:
+        """The PutObject arguments of one capture record, in SageMaker's capture format."""
         settings = deployment.capture
         now = datetime.now(UTC)
         capture_data: dict[str, Any] = {}
@@ -475,9 +476,11 @@ class EndpointHost:
         }
         uri = join_s3_uri(settings.destination, endpoint_name, variant.name, now.strftime("%Y/%m/%d/%H"))
         bucket, prefix = split_s3_uri(uri)
-        self._s3.put_object(
-            Bucket=bucket, Key=f"{prefix}/{uuid.uuid4()}.jsonl", Body=(json.dumps(record) + "\n").encode()
-        )
+        return {
+            "Bucket": bucket,
+            "Key": f"{prefix}/{uuid.uuid4()}.jsonl",
+            "Body": (json.dumps(record) + "\n").encode(),
+        }
 
 
 class _InvocationHandler(BaseHTTPRequestHandler):

@@ -218,14 +218,14 @@ def test_the_answer_goes_out_before_its_capture_is_written(host, live_endpoint, 
     # SageMaker buffers capture on the instance and uploads it later: capture never delays an answer.
     written = threading.Event()
     release = threading.Event()
-    write = host._write_capture
+    put_object = s3.put_object
 
-    def slow_write(*args, **kwargs):
+    def slow_put(**kwargs):
         release.wait(10)
-        write(*args, **kwargs)
+        put_object(**kwargs)
         written.set()
 
-    monkeypatch.setattr(host, "_write_capture", slow_write)
+    monkeypatch.setattr(s3, "put_object", slow_put)  # the client the host writes capture with
     response = host.invoke(live_endpoint, png_bytes(), "image/png")
 
     assert response.status == 200
