@@ -1,14 +1,15 @@
 """A warm Python for job scripts: the heavy libraries imported once, each job a fork of that process.
 
-A training, processing or Glue script starts the way its container starts it, ``python script.py args``,
-and its first seconds go to ``import torch`` (2.5-3 s on 2 cores) and, at its first optimizer, to
-``torch._dynamo`` (3.8 s more), once per job: every tuning trial, every evaluation. A fork server
+A training, processing or Glue script starts the way its container starts it,
+``python script.py args``, and its first seconds go to ``import torch`` (2.5-3 s on 2 cores) and,
+at its first optimizer, to ``torch._dynamo`` (3.8 s more), once per job: every tuning trial, every
+evaluation. A fork server
 (the standard library's ``multiprocessing`` forkserver) imports ``PRELOAD`` once; each job is a
-fresh fork of it that then becomes the script's process:
-its own session (signals reach it and its children, never the runtime), its stdout and stderr on the
-runtime's pipes, the job's working folder, environment and CPU share, ``sys.argv`` and ``sys.path``
-as the interpreter would set them, and the script run as ``__main__``. The script's own modules are
-imported in the fork, never in the server, so every job sees its own code.
+fresh fork of it that then becomes the script's process: its own session (signals reach it and its
+children, never the runtime), its stdout and stderr on the runtime's pipes, the job's working folder
+and environment, ``sys.argv`` and ``sys.path`` as the interpreter would set them, and the script run
+as ``__main__``. The executor pins the process to its CPU share as it pins a new one. The script's
+own modules are imported in the fork, never in the server, so every job sees its own code.
 
 What a fork inherits that a new interpreter would read from the environment at start: the thread
 pools of the preloaded libraries. The job's ``OMP_NUM_THREADS`` is therefore applied with
@@ -111,9 +112,7 @@ def is_python_script(command: Sequence[str]) -> bool:
 class WarmPopen:
     """The part of ``subprocess.Popen`` the script runner uses, for a script run in a fork."""
 
-    def __init__(
-        self, command: Sequence[str], *, env: Mapping[str, str], cwd: Path, cpus: set[int] | None = None
-    ) -> None:
+    def __init__(self, command: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> None:
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         stdout, stderr = Connection(out_write, readable=False), Connection(err_write, readable=False)
@@ -125,7 +124,6 @@ class WarmPopen:
                 "cwd": str(cwd),
                 "stdout": stdout,
                 "stderr": stderr,
-                "cpus": sorted(cpus) if cpus else None,
                 "installation_path": installation_path,
             },
             name=PROCESS_NAME_PREFIX + Path(command[1]).name,
@@ -165,7 +163,6 @@ def run_in_fork(
     cwd: str,
     stdout: Connection,
     stderr: Connection,
-    cpus: list[int] | None,
     installation_path: list[str],
 ) -> None:
     """Become ``python <script> <args>`` in this fork of the warm interpreter (runs in the fork)."""
@@ -181,8 +178,6 @@ def run_in_fork(
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
-    if cpus:
-        os.sched_setaffinity(0, cpus)
     threads = env.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(threads))
