@@ -14,6 +14,7 @@ from mlops_local.engine.moto_compat import (
     dynamodb_writes_not_atomic,
     glue_sync_interrupt_all,
     iam_policy_without_version,
+    jsonata_not_evaluated,
     s3_eventbridge_event_shape,
     sagemaker_create_model_overwrites,
     sagemaker_sync_unsupported,
@@ -44,6 +45,7 @@ WORKAROUNDS: dict[str, Workaround] = {
         sqs_receive_counts_the_queue.WORKAROUND,
         sqs_send_counts_the_queue.WORKAROUND,
         context_start_time_not_a_string.WORKAROUND,
+        jsonata_not_evaluated.WORKAROUND,
         sagemaker_create_model_overwrites.WORKAROUND,
         application_autoscaling_policies_outlive_targets.WORKAROUND,
     )
