@@ -85,7 +85,8 @@ class Recorder:
             previous = self._last.get(key)
             machine = self._machine(state) or (previous[0] if previous else None)
             if machine is None:
-                # A name both machines have (their first state, LoadConfig): the next state tells.
+                # A name both machines have (the batch machine's first state, ResolveChampion): the next
+                # state tells.
                 self._undecided[key] = state
                 return
             if state not in self._names[machine]:

@@ -47,6 +47,7 @@ from mlops_common.domain.deployment import data_capture_config
 from mlops_common.domain.run_plan import RunConfig, training_channels
 from mlops_common.domain.training_failures import failure_kind
 from mlops_local.synthetic_images import make_image, write_training_shards
+from tests.asl import request
 from tests.conftest import REPO_ROOT
 
 # The toolkits run in the tests' subprocesses; a missing one fails here, never skips.
@@ -86,7 +87,7 @@ TRAINING_STATES = _states("training_pipeline.asl.json")
 PREPARE_TRAINING = TRAINING_STATES["PrepareTraining"]["Parameters"]
 TRAINING_DEFINITION = PREPARE_TRAINING["definition"]
 MODEL_PACKAGE = TRAINING_STATES["RegisterModel"]["Parameters"]["InferenceSpecification"]
-BATCH_ACCEPT = _find_state(_states("batch_inference.asl.json"), "createTransformJob")["Parameters"][
+BATCH_ACCEPT = request(_find_state(_states("batch_inference.asl.json"), "createTransformJob"))[
     "TransformOutput"
 ]["Accept"]
 

@@ -309,8 +309,12 @@ def test_a_batch_run_before_any_approved_model_says_so_and_succeeds(runtime: Loc
     described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     visited = [visit.name for visit in runtime.history(arn)]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
-    assert "UseStartDate" in visited
-    assert visited[-3:] == ["HasApprovedModel", "NotifyNoModel", "NoApprovedModel"]
+    assert visited == ["ResolveChampion", "HasApprovedModel", "NotifyNoModel", "NoApprovedModel"]
+    # No date asked for, none scheduled: the day the execution started.
+    output = json.loads(described["output"])
+    assert output["outcome"] == "batch_skipped"
+    assert output["batch"]["date"] == described["startDate"].astimezone(UTC).strftime("%Y-%m-%d")
+    assert "MessageId" in output["notification"]
 
 
 def test_upload_burst_starts_one_execution(runtime: LocalRuntime, dataset: Path) -> None:
@@ -683,6 +687,9 @@ def test_scheduled_batch_inference_scores_the_day_with_the_approved_model(
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
     assert "Transform" in visited
     assert "BatchSucceeded" in visited
+    output = json.loads(described["output"])
+    assert (output["outcome"], output["batch"]["date"]) == ("batch_succeeded", day)
+    assert output["transform"]["status"] == "Completed"
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"batch/{day}/output/").get("Contents", [])
     outputs = sorted(obj["Key"].rsplit("/", 1)[-1] for obj in listed)
     assert outputs == sorted(f"{image.name}.out" for image in images)
@@ -698,8 +705,7 @@ def test_a_batch_rerun_for_a_requested_date_reuses_the_model_of_the_approved_ver
     described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     visited = [visit.name for visit in runtime.history(arn)]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, arn)
-    assert visited[:2] == ["LoadConfig", "ChooseBatchDate"]
-    assert "UseRequestedDate" in visited
+    assert json.loads(described["output"])["batch"]["date"] == day
     # The earlier run created this package version's model: the create fails, the model is reused.
     assert visited[visited.index("CreateBatchModel") + 1 :][:2] == ["ModelAlreadyExists", "Transform"]
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlops_common.domain.cost_tags import EXECUTION_TAG, PROJECT, PROJECT_TAG, REQUIRED_TAGS
+from tests.asl import field, request
 from tests.conftest import REPO_ROOT
 
 # A Step Functions task that creates a SageMaker resource: optimised integration or SDK integration.
@@ -40,7 +41,7 @@ def _sagemaker_creates(asl: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _tags(task: Mapping[str, Any]) -> dict[str, Any]:
-    return {tag["Key"]: tag.get("Value", tag.get("Value.$")) for tag in task["Parameters"].get("Tags", [])}
+    return {tag["Key"]: field(tag, "Value") for tag in request(task).get("Tags", [])}
 
 
 def test_every_sagemaker_create_task_carries_the_cost_allocation_tags(state_machine):
@@ -55,7 +56,7 @@ def test_the_tags_name_the_project_the_environment_and_the_execution(state_machi
     for name, task in _sagemaker_creates(state_machine["asl"]).items():
         tags = _tags(task)
         assert tags["environment"] == "${EnvironmentName}", name
-        assert tags[EXECUTION_TAG] == "$.run.execution_name", name
+        assert tags[EXECUTION_TAG] in ("$.run.execution_name", "{% $run.execution_name %}"), name
 
 
 def test_the_project_tag_is_the_one_the_stack_carries(state_machine):

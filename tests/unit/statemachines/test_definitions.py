@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.asl import field, jsonata, request
+
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 SAGEMAKER_NAME_FIELDS = {
-    "HyperParameterTuningJobName.$",
-    "TrainingJobName.$",
-    "ProcessingJobName.$",
-    "TransformJobName.$",
+    "HyperParameterTuningJobName",
+    "TrainingJobName",
+    "ProcessingJobName",
+    "TransformJobName",
 }
 
 
@@ -129,13 +131,21 @@ def test_no_environment_literals(state_machine):
 
 def test_sagemaker_job_names_derive_from_the_execution_and_change_per_attempt(state_machine):
     for name, task in _tasks(state_machine["asl"]).items():
-        for field in SAGEMAKER_NAME_FIELDS & set(task["Parameters"]):
-            expression = task["Parameters"][field]
-            assert expression.startswith("States.Format("), name
-            assert "$.run." in expression, name
-            assert "States.UUID()" in expression, name
+        fields = request(task)
+        for job_name in SAGEMAKER_NAME_FIELDS & {key.removesuffix(".$") for key in fields}:
+            expression = field(fields, job_name)
+            if (query := jsonata(expression)) is not None:
+                assert "$run.execution_name" in query, name
+                assert "$uuid()" in query, name
+            else:
+                assert expression.startswith("States.Format("), name
+                assert "$.run." in expression, name
+                assert "States.UUID()" in expression, name
 
 
 def test_the_run_identity_comes_from_the_execution_name(state_machine):
-    run = state_machine["asl"]["States"]["LoadConfig"]["Parameters"]["run"]
-    assert run["execution_name.$"] == "$$.Execution.Name"
+    first = state_machine["asl"]["States"][state_machine["asl"]["StartAt"]]
+    if state_machine["asl"].get("QueryLanguage") == "JSONata":
+        assert first["Assign"]["run"]["execution_name"] == "{% $states.context.Execution.Name %}"
+    else:
+        assert first["Parameters"]["run"]["execution_name.$"] == "$$.Execution.Name"

@@ -14,6 +14,7 @@ import typing
 from typing import Any
 
 from mlops_common.models import ModelPackageMetadata, PipelineExecutionInput, TaskInput, TaskOutput
+from tests.asl import jsonata, request
 from tests.conftest import REPO_ROOT
 
 FUNCTION_ARN = re.compile(r"\$\{(\w+)FunctionArn\}")
@@ -38,7 +39,7 @@ def lambda_tasks(asl: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     tasks = []
     for name, state in asl["States"].items():
         if state["Type"] == "Task" and state["Resource"].endswith(":lambda:invoke"):
-            match = FUNCTION_ARN.fullmatch(state["Parameters"]["FunctionName"])
+            match = FUNCTION_ARN.fullmatch(request(state)["FunctionName"])
             assert match, f"{name}: FunctionName is not a ${{<Name>FunctionArn}} substitution"
             tasks.append((name, _snake(match[1]), state))
     return tasks
@@ -100,7 +101,7 @@ def test_every_lambda_task_names_a_function_and_its_service(state_machine):
 
 def test_every_lambda_task_sends_the_fields_its_function_accepts(state_machine):
     for name, function, state in lambda_tasks(state_machine["asl"]):
-        sent = _keys(state["Parameters"]["Payload"])
+        sent = _keys(request(state)["Payload"])
         accepted, _ = service_contract(function)
         if accepted is None:
             assert sent == set(), name
@@ -109,9 +110,24 @@ def test_every_lambda_task_sends_the_fields_its_function_accepts(state_machine):
         assert required <= sent <= set(accepted.model_fields), name
 
 
+def jsonata_payload_reads(asl: dict[str, Any], state: dict[str, Any]) -> set[str]:
+    """The fields of a JSONata Lambda task's Payload read anywhere: through ``$states.result.Payload``
+    in the task itself, or through each variable the task assigns the whole Payload to."""
+    reads = set(re.findall(r"\$states\.result\.Payload\.(\w+)", json.dumps(state)))
+    for variable, value in state.get("Assign", {}).items():
+        if jsonata(value) == "$states.result.Payload":
+            reads |= set(re.findall(rf"\${variable}\.(\w+)", json.dumps(asl)))
+    return reads
+
+
 def test_every_lambda_task_selects_fields_its_function_returns(state_machine):
     for name, function, state in lambda_tasks(state_machine["asl"]):
         _, returned = service_contract(function)
+        if "ResultSelector" not in state:
+            read = jsonata_payload_reads(state_machine["asl"], state)
+            assert read, f"{name}: no field of its result is read"
+            assert read <= set(returned.model_fields), name
+            continue
         selected = {PAYLOAD_FIELD.fullmatch(path) for path in state["ResultSelector"].values()}
         assert None not in selected, f"{name}: a selector reads outside $.Payload.<field>"
         assert {match[1] for match in selected if match} <= set(returned.model_fields), name

@@ -8,12 +8,12 @@ from tests.state_coverage import Recorder, machine_edges
 def test_a_first_state_both_machines_share_is_attributed_once_the_next_state_tells() -> None:
     recorder = Recorder()
     history = object()
-    for state in ("LoadConfig", "BeginRun", "RunDecision"):
+    for state in ("ResolveChampion", "HasApprovedModel", "NotifyNoModel"):
         recorder.state_entered(history, state)
-    assert recorder.entered[("training_pipeline", "LoadConfig")] == 1
-    assert recorder.entered[("batch_inference", "LoadConfig")] == 0
-    assert recorder.taken[("training_pipeline", "LoadConfig", "BeginRun")] == 1
-    assert recorder.taken[("training_pipeline", "BeginRun", "RunDecision")] == 1
+    assert recorder.entered[("batch_inference", "ResolveChampion")] == 1
+    assert recorder.entered[("training_pipeline", "ResolveChampion")] == 0
+    assert recorder.taken[("batch_inference", "ResolveChampion", "HasApprovedModel")] == 1
+    assert recorder.taken[("batch_inference", "HasApprovedModel", "NotifyNoModel")] == 1
 
 
 def test_executions_are_followed_separately() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import diagnostics
 
+from tests.asl import evaluate, field, jsonata, request
+
 CONTRACT_METRICS = {
     "train:loss",
     "validation:loss",
@@ -45,17 +47,17 @@ def _render_name(expression: str, execution_name: str) -> str:
 
 def _job_names(asl: dict[str, Any]) -> dict[str, tuple[str, int]]:
     limits = {
-        "HyperParameterTuningJobName.$": 32,
-        "TrainingJobName.$": 63,
-        "ProcessingJobName.$": 63,
-        "TransformJobName.$": 63,
+        "HyperParameterTuningJobName": 32,
+        "TrainingJobName": 63,
+        "ProcessingJobName": 63,
+        "TransformJobName": 63,
     }
     return {
-        name: (state["Parameters"][field], limit)
+        name: (field(request(state), job_name), limit)
         for name, state in asl["States"].items()
         if state["Type"] == "Task"
-        for field, limit in limits.items()
-        if field in state["Parameters"]
+        for job_name, limit in limits.items()
+        if {job_name, f"{job_name}.$"} & set(request(state))
     }
 
 
@@ -63,8 +65,13 @@ def test_job_names_fit_sagemaker_limits_for_every_execution_name_shape(training_
     jobs = {**_job_names(training_asl), **_job_names(batch_asl)}
     assert {"Tune", "Train", "Evaluate", "Transform"} <= set(jobs)
     for execution_name in (LONGEST_CONTRACT_NAME, SCHEDULER_NAME):
+        run = {"execution_name": execution_name, "short_id": execution_name.rsplit("-", 1)[-1]}
         for state, (expression, limit) in jobs.items():
-            rendered = _render_name(expression, execution_name)
+            query = jsonata(expression)
+            if query is None:
+                rendered = _render_name(expression, execution_name)
+            else:
+                rendered = evaluate(query, {"run": run})
             assert len(rendered) <= limit, (state, rendered)
             assert SAGEMAKER_NAME.match(rendered), (state, rendered)
 

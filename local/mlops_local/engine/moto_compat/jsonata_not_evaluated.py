@@ -70,12 +70,17 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
+# Step Functions' functions that moto only stubs ($partition, $range, $randomSeeded and $parse it
+# declares in JSONata itself).
+STEP_FUNCTIONS_FUNCTIONS: dict[str, Callable[..., Any]] = {"hash": _hash, "uuid": _uuid}
+
+
 def evaluate(expression: str) -> Any:
     """One composed expression (its variables inlined by moto) evaluated by jsonata-python."""
     try:
         compiled = jsonata.Jsonata(expression)
-        compiled.register_lambda("hash", _hash)
-        compiled.register_lambda("uuid", _uuid)
+        for name, function in STEP_FUNCTIONS_FUNCTIONS.items():
+            compiled.register_lambda(name, function)
         return compiled.evaluate(None)
     except Exception as error:  # jsonata-python raises JException and Python errors alike
         raise moto_jsonata.JSONataException("States.QueryEvaluationError", str(error)) from error
