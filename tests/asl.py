@@ -44,3 +44,27 @@ def evaluate(expression: str, variables: dict[str, Any], *, uuid: str = UUID) ->
         compiled.register_lambda(name, function)
     compiled.register_lambda("uuid", lambda: uuid)
     return compiled.evaluate(None, variables)
+
+
+def render(template: Any, variables: dict[str, Any]) -> Any:
+    """A JSONata template (``Arguments``, ``Output``, an ``Assign`` value) as Step Functions builds
+    it: every ``"{% ... %}"`` string evaluated, everything else kept."""
+    if isinstance(template, dict):
+        return {key: render(value, variables) for key, value in template.items()}
+    if isinstance(template, list):
+        return [render(value, variables) for value in template]
+    query = jsonata(template)
+    return template if query is None else evaluate(query, variables)
+
+
+def assign(state: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """``variables`` after ``state``'s ``Assign`` (every value evaluated against the values before)."""
+    return {**variables, **render(state.get("Assign", {}), variables)}
+
+
+def choose(state: dict[str, Any], variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Where a JSONata Choice state goes for ``variables``, and the variables its rule assigns."""
+    for rule in state["Choices"]:
+        if evaluate(jsonata(rule["Condition"]) or "", variables) is True:
+            return rule["Next"], assign(rule, variables)
+    return state["Default"], variables

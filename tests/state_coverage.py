@@ -31,13 +31,7 @@ MACHINES = {
 OUTPUT_DIR = REPO_ROOT / "build"
 RECORDS_DIR = OUTPUT_DIR / "state-coverage-records"
 # (machine, state or "from -> to") -> why no test can take it offline.
-UNREACHABLE_OFFLINE: dict[tuple[str, str], str] = {
-    ("training_pipeline", "HasDebuggerStatuses -> RecordTrainedModelWithoutRules"): (
-        "a guard: SageMaker reports DebugRuleEvaluationStatuses for every training job created with "
-        "DebugRuleConfigurations, and so does the local runtime (mlops_local.executors.debugger_rules); "
-        "the Default keeps a response without them from failing RecordTrainedModel"
-    ),
-}
+UNREACHABLE_OFFLINE: dict[tuple[str, str], str] = {}
 # The tiers whose union is "the whole suite".
 ALL_TIERS = ("tests/unit/statemachines", "tests/integration", "tests/e2e")
 

@@ -1,4 +1,4 @@
-"""Lambda (ClassifyTuneFailure / ClassifyTrainFailure tasks): did a failed spot job lack capacity?"""
+"""Lambda (the ClassifyTrainingFailure task): did a failed spot job lack capacity?"""
 
 from __future__ import annotations
 

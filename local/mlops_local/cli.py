@@ -176,7 +176,7 @@ class Controller:
                 {
                     "name": execution["name"],
                     "status": execution["status"],
-                    # Succeeded is not deployed: the run may end at ModelRejected or RunSkipped.
+                    # Succeeded is not deployed: the run may end rejected or at RunSkipped.
                     "ended_in": visits[-1].name if visits else None,
                     "gate_reasons": (output.get("gate") or {}).get("reasons", []),
                     "uploads": stats.get("uploads"),
@@ -794,7 +794,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 # The states before a run claims the uploads (its BeginRun loop): uploads pending then are its own.
-_BEFORE_THE_CLAIM = {"LoadConfig", "BeginRun", "RunDecision", "WaitForUploadsToSettle"}
+_BEFORE_THE_CLAIM = {"BeginRun", "RunDecision", "WaitForUploadsToSettle"}
 
 
 def _still_claiming(holder: str, running: list[dict[str, Any]]) -> bool:

@@ -267,7 +267,7 @@ class Demo:
         dataset_uri = state.get("dataset", {}).get("dataset_uri", "")
         stats = _s3_json(self.runtime, dataset_uri.rstrip("/") + "/stats.json")
         uploads = stats.get("uploads", {})
-        self.content["uploads"] = {"uploaded": self.uploaded, **uploads, "claimed": state["run"]["begin"]}
+        self.content["uploads"] = {"uploaded": self.uploaded, **uploads, "claimed": state["begin"]}
         if uploads.get("new") != self.uploaded or uploads.get("after_snapshot"):
             raise DemoFailed(
                 f"{self.uploaded} objects uploaded, but the run's dataset accounts for {uploads}"

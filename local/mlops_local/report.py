@@ -11,7 +11,6 @@ import html
 import io
 import itertools
 import json
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,89 +35,168 @@ FAILED = "#c92a2a"
 
 def state_transitions(definition: Mapping[str, Any]) -> dict[str, list[str]]:
     """Every state's possible next states (Next, Default, Choices, Catch), nested states flattened."""
-    edges: dict[str, list[str]] = {}
+    return {name: list(targets) for name, targets in _edges(definition).items()}
+
+
+def _edges(definition: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Every state's next states, each with how it is reached: ``next`` (Next, Default, a Choice
+    rule) or ``catch`` (only through a Catch: an error path)."""
+    edges: dict[str, dict[str, str]] = {}
     for name, state in definition.get("States", {}).items():
-        targets: list[str] = []
-        if "Next" in state:
-            targets.append(state["Next"])
-        if "Default" in state:
-            targets.append(state["Default"])
-        targets += [choice["Next"] for choice in state.get("Choices", []) if "Next" in choice]
-        targets += [catcher["Next"] for catcher in state.get("Catch", []) if "Next" in catcher]
-        edges[name] = list(dict.fromkeys(targets))
+        targets: dict[str, str] = {}
+        for target in [state.get("Next"), state.get("Default")] + [
+            c.get("Next") for c in state.get("Choices", [])
+        ]:
+            if target:
+                targets[target] = "next"
+        for catcher in state.get("Catch", []):
+            targets.setdefault(catcher["Next"], "catch")
+        edges[name] = targets
     return edges
 
 
 def layer_states(definition: Mapping[str, Any]) -> dict[str, int]:
-    """Depth of each state by breadth-first search from ``StartAt`` (unreachable states last)."""
-    edges = state_transitions(definition)
-    start = definition.get("StartAt")
-    depth: dict[str, int] = {}
-    if start in edges:
-        depth[start] = 0
-        queue = deque([start])
-        while queue:
-            current = queue.popleft()
-            for target in edges.get(current, []):
-                if target in edges and target not in depth:
-                    depth[target] = depth[current] + 1
-                    queue.append(target)
+    """Each state's row: below every state that leads to it on the way forward, so the graph reads
+    top to bottom. The normal flow (Next, Default, Choice rules) is laid out first, by the longest
+    path from ``StartAt`` without the edges that go back (the settle wait, a poll, a retry); states
+    only an error (a Catch) leads to come after the state that caught it. Unreachable states last."""
+    edges = _edges(definition)
+    flow = {
+        name: [t for t, kind in targets.items() if kind == "next" and t in edges]
+        for name, targets in edges.items()
+    }
+    depth = _longest_paths(flow, [definition.get("StartAt", "")], {})
+    # Error handling: each state a Catch leads to, below the latest state that catches into it.
+    while True:
+        caught = {
+            target: max(depth[name] for name in edges if name in depth and edges[name].get(target) == "catch")
+            + 1
+            for name in depth
+            for target, kind in edges[name].items()
+            if kind == "catch" and target in edges and target not in depth
+        }
+        if not caught:
+            break
+        depth = _longest_paths(flow, list(caught), {**depth, **caught})
     last = max(depth.values(), default=0) + 1
     for name in edges:
         depth.setdefault(name, last)
     return depth
 
 
+def _longest_paths(
+    flow: Mapping[str, list[str]], starts: list[str], placed: dict[str, int]
+) -> dict[str, int]:
+    """``placed`` extended by the states reachable from ``starts`` (not placed yet), each one row
+    below the deepest of its predecessors; an edge back to a state on the way (a loop) or to a state
+    already placed does not move it."""
+    fixed = set(placed) - set(starts)
+    order: list[str] = []
+    on_way: set[str] = set()
+    seen: set[str] = set()
+    back: set[tuple[str, str]] = set()
+
+    def visit(name: str) -> None:
+        on_way.add(name)
+        seen.add(name)
+        for target in flow.get(name, []):
+            if target in on_way:
+                back.add((name, target))
+            elif target not in seen and target not in fixed:
+                visit(target)
+        on_way.discard(name)
+        order.append(name)
+
+    for start in starts:
+        if start in flow and start not in seen:
+            visit(start)
+    depth = dict(placed)
+    for name in order:
+        depth.setdefault(name, 0)
+    for name in reversed(order):  # a topological order of the forward edges
+        for target in flow[name]:
+            if target in seen and target not in fixed and (name, target) not in back:
+                depth[target] = max(depth[target], depth[name] + 1)
+    return depth
+
+
+# State types by colour when no execution is drawn (the picture of the whole machine in docs/).
+TYPE_COLOURS = {"Task": "#1c7ed6", "Choice": "#f08c00", "Wait": "#7048e8", "Pass": "#868e96"}
+END_COLOUR = "#495057"
+
+
 def draw_state_machine(
-    definition: Mapping[str, Any], visited: Sequence[str], failed_state: str | None = None
+    definition: Mapping[str, Any],
+    visited: Sequence[str],
+    failed_state: str | None = None,
+    *,
+    title: str = "Training pipeline: the path this execution took (green)",
 ) -> Figure:
-    """The state machine as a layered graph with the path an execution took highlighted."""
-    edges = state_transitions(definition)
+    """The state machine as a layered graph, at page width, with the path an execution took
+    highlighted. Error paths (a Catch) are dashed and drawn once per pair of states; a step back
+    (a retry on demand, a poll) curves to the side rather than across the states between."""
+    edges = _edges(definition)
     depth = layer_states(definition)
     rows: dict[int, list[str]] = {}
     for name, level in sorted(depth.items(), key=lambda item: (item[1], item[0])):
         rows.setdefault(level, []).append(name)
     position: dict[str, tuple[float, float]] = {}
-    for level, names in rows.items():
+    for level in sorted(rows):
+        # Each state under the states that lead to it (the mean of their places), to keep lines short.
+        def under(name: str) -> float:
+            above = [position[s][0] for s, targets in edges.items() if name in targets and s in position]
+            return sum(above) / len(above) if above else 0.0
+
+        names = sorted(rows[level], key=lambda name: (under(name), name))
         for index, name in enumerate(names):
             position[name] = (index - (len(names) - 1) / 2, -level)
     width = max(len(names) for names in rows.values()) if rows else 1
-    figure, axes = plt.subplots(figsize=(max(8, width * 2.6), max(4, len(rows) * 0.75)))
+    figure, axes = plt.subplots(figsize=(11, max(4.0, len(rows) * 0.62)))
     taken_pairs = set(itertools.pairwise(visited))
     for source, targets in edges.items():
-        for target in targets:
+        for target, kind in targets.items():
             if target not in position:
                 continue
             on_path = (source, target) in taken_pairs
             (x0, y0), (x1, y1) = position[source], position[target]
+            back = y1 >= y0
             axes.annotate(
                 "",
-                xy=(x1, y1 + 0.18),
-                xytext=(x0, y0 - 0.18),
+                xy=(x1, y1 + (0 if back else 0.2)),
+                xytext=(x0, y0 - (0 if back else 0.2)),
                 arrowprops={
                     "arrowstyle": "->",
-                    "color": TAKEN if on_path else NOT_TAKEN,
-                    "lw": 2.2 if on_path else 0.7,
-                    "alpha": 1.0 if on_path else 0.6,
+                    "color": TAKEN if on_path else FAILED if kind == "catch" else NOT_TAKEN,
+                    "lw": 2.2 if on_path else 0.8,
+                    "alpha": 1.0 if on_path else 0.55,
+                    "linestyle": "--" if kind == "catch" else "-",
+                    "connectionstyle": "arc3,rad=0.5" if back else "arc3,rad=0",
+                    "shrinkA": 12 if back else 2,
+                    "shrinkB": 12 if back else 2,
                 },
             )
     visited_set = set(visited)
     for name, (x, y) in position.items():
-        colour = FAILED if name == failed_state else TAKEN if name in visited_set else NOT_TAKEN
+        state_type = definition["States"][name]["Type"]
+        if visited:
+            colour = FAILED if name == failed_state else TAKEN if name in visited_set else NOT_TAKEN
+            text_colour = "white" if name in visited_set else "black"
+        else:
+            colour, text_colour = TYPE_COLOURS.get(state_type, END_COLOUR), "white"
         axes.text(
             x,
             y,
             name,
             ha="center",
             va="center",
-            fontsize=7,
-            color="white" if name in visited_set else "black",
+            fontsize=8,
+            color=text_colour,
             bbox={"boxstyle": "round,pad=0.3", "facecolor": colour, "edgecolor": "none"},
         )
-    axes.set_xlim(-width / 2 - 0.8, width / 2 + 0.8)
-    axes.set_ylim(-len(rows) - 0.2, 0.8)
+    axes.set_xlim(-width / 2 - 0.6, width / 2 + 0.6)
+    axes.set_ylim(-len(rows) - 0.2, 0.6)
     axes.axis("off")
-    axes.set_title("Training pipeline: the path this execution took (green)")
+    axes.set_title(title)
     figure.tight_layout()
     return figure
 

@@ -47,7 +47,7 @@ from mlops_common.domain.deployment import data_capture_config
 from mlops_common.domain.run_plan import RunConfig, training_channels
 from mlops_common.domain.training_failures import failure_kind
 from mlops_local.synthetic_images import make_image, write_training_shards
-from tests.asl import request
+from tests.asl import evaluate, jsonata, request
 from tests.conftest import REPO_ROOT
 
 # The toolkits run in the tests' subprocesses; a missing one fails here, never skips.
@@ -84,19 +84,25 @@ def _find_state(states: Mapping[str, Any], resource: str) -> dict[str, Any]:
 
 
 TRAINING_STATES = _states("training_pipeline.asl.json")
-PREPARE_TRAINING = TRAINING_STATES["PrepareTraining"]["Parameters"]
-TRAINING_DEFINITION = PREPARE_TRAINING["definition"]
-MODEL_PACKAGE = TRAINING_STATES["RegisterModel"]["Parameters"]["InferenceSpecification"]
+PREPARE_TRAINING = TRAINING_STATES["PrepareTraining"]["Assign"]
+TRAINING_DEFINITION = PREPARE_TRAINING["training"]
+MODEL_PACKAGE = request(TRAINING_STATES["RegisterModel"])["InferenceSpecification"]
 BATCH_ACCEPT = request(_find_state(_states("batch_inference.asl.json"), "createTransformJob"))[
     "TransformOutput"
 ]["Accept"]
 
-# The values PrepareTraining's ``.$`` hyperparameters take from the execution's config (the
-# template's defaults, for one epoch), and the execution input's overrides.hyperparameters, which
-# MergeHyperparameters merges over them: one thread, as the machine running the tests is shared.
+# The run's settings PrepareTraining's hyperparameters come from (the template's defaults, for one
+# epoch), and the execution input's overrides.hyperparameters, merged over them: one thread, as the
+# machine running the tests is shared.
 CONFIG_HYPERPARAMETERS = {
     "epochs": "1",
     "model": "small_cnn",
+    "objective_metric": "validation:macro_f1",
+    "normal_class": "ok",
+}
+RUN_CONFIG = {
+    "epochs": 1,
+    "model_architecture": "small_cnn",
     "objective_metric": "validation:macro_f1",
     "normal_class": "ok",
 }
@@ -110,15 +116,12 @@ def in_tree(base: Path, container_path: str) -> Path:
 
 def pipeline_hyperparameters(base: Path, overrides: Mapping[str, str]) -> dict[str, str]:
     """The training job's ``HyperParameters`` as the pipeline sends them, paths moved into ``base``."""
-    static: dict[str, str] = PREPARE_TRAINING["static_hyperparameters"]
-    computed = {name.removesuffix(".$") for name in static if name.endswith(".$")}
-    assert computed == set(CONFIG_HYPERPARAMETERS), "PrepareTraining computes other hyperparameters now"
-    hyperparameters = {
-        **{name: value for name, value in static.items() if not name.endswith(".$")},
-        **CONFIG_HYPERPARAMETERS,
-        **OVERRIDES,
-        **overrides,
-    }
+    config = {**RUN_CONFIG, "hyperparameters": {**OVERRIDES, **overrides}}
+    hyperparameters: dict[str, str] = evaluate(
+        jsonata(PREPARE_TRAINING["hyperparameters"]) or "", {"plan": {"config": config}}
+    )
+    expected = {name: value for name, value in CONFIG_HYPERPARAMETERS.items() if name not in overrides}
+    assert expected.items() <= hyperparameters.items(), "PrepareTraining computes other hyperparameters now"
     submit = hyperparameters["sagemaker_submit_directory"]
     hyperparameters["sagemaker_submit_directory"] = str(in_tree(base, submit))
     return hyperparameters
@@ -129,7 +132,7 @@ def input_data_config() -> dict[str, dict[str, str]]:
     (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html)."""
     mode = TRAINING_DEFINITION["AlgorithmSpecification"]["TrainingInputMode"]
     # The channels are the planner's (PlanRun): the splits and the code of a small_cnn run.
-    assert TRAINING_DEFINITION["InputDataConfig.$"] == "$.plan.config.training_channels"
+    assert TRAINING_DEFINITION["InputDataConfig"] == "{% $plan.config.training_channels %}"
     run = RunConfig.model_construct(
         model_architecture="small_cnn", hyperparameters={}, pretrained_weights_key=""
     )
@@ -206,7 +209,7 @@ def run_training_toolkit(base: Path) -> subprocess.CompletedProcess[str]:
         "SM_STUDIO_LOCAL_MODE": "true",
         # SageMaker mounts CheckpointConfig.LocalPath (/opt/ml/checkpoints, train.py's default); the
         # toolkit knows nothing of checkpoints and SAGEMAKER_BASE_DIR does not move them.
-        "SM_CHECKPOINT_DIR": str(in_tree(base, PREPARE_TRAINING["training_checkpoint"]["LocalPath"])),
+        "SM_CHECKPOINT_DIR": str(in_tree(base, PREPARE_TRAINING["checkpoints"]["train"]["LocalPath"])),
     }
     return subprocess.run(
         [train], env=environment, cwd=base, capture_output=True, text=True, timeout=300, check=False
@@ -275,7 +278,7 @@ def test_a_failing_script_leaves_its_error_in_the_failure_file_and_the_toolkit_e
     dataset, tmp_path
 ):
     base = tmp_path / "opt-ml"
-    # An override train.py refuses (MergeHyperparameters passes overrides through unchecked).
+    # An override train.py refuses (PrepareTraining passes overrides through unchecked).
     write_training_job(base, dataset, {"dropout": "1.5"})
 
     process = run_training_toolkit(base)

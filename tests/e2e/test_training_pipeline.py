@@ -173,23 +173,64 @@ def _wait_for_state(runtime: LocalRuntime, arn: str, state: str, timeout: float 
         time.sleep(0.2)
 
 
-def _begin(runtime: LocalRuntime, arn: str) -> dict[str, Any]:
-    """What the execution's last BeginRun decided (``$.run.begin``: action, uploads, since, until)."""
+def _assignments(runtime: LocalRuntime, arn: str) -> list[tuple[str, dict[str, Any]]]:
+    """(state, the workflow variables it assigned) for each state the execution left, in order."""
     sfn = runtime.client("stepfunctions")
-    outputs: list[str] = []
+    assigned: list[tuple[str, dict[str, Any]]] = []
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     while True:
         page = sfn.get_execution_history(**kwargs)
-        outputs += [
-            event["stateExitedEventDetails"]["output"]
-            for event in page["events"]
-            if event["type"] == "TaskStateExited" and event["stateExitedEventDetails"]["name"] == "BeginRun"
-        ]
+        for event in page["events"]:
+            exited = event.get("stateExitedEventDetails")
+            if exited is not None:
+                values = exited.get("assignedVariables") or {}
+                assigned.append((exited["name"], {name: json.loads(v) for name, v in values.items()}))
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    assert outputs, f"{arn} has not left BeginRun"
-    return dict(json.loads(outputs[-1])["run"]["begin"])
+    return assigned
+
+
+def _assigned(runtime: LocalRuntime, arn: str, state: str, variable: str) -> Any:
+    """The value ``state`` last assigned to ``variable`` in an execution."""
+    values = [
+        assigned[variable]
+        for name, assigned in _assignments(runtime, arn)
+        if name == state and variable in assigned
+    ]
+    assert values, f"{arn} has not left {state} (or it assigns no {variable})"
+    return values[-1]
+
+
+def _variables_before(runtime: LocalRuntime, arn: str, state: str) -> dict[str, Any]:
+    """Every workflow variable as it stood when the execution first entered ``state``."""
+    variables: dict[str, Any] = {}
+    names = [visit.name for visit in runtime.history(arn)]
+    left = names[: names.index(state)]
+    for (name, assigned), expected in zip(_assignments(runtime, arn), left, strict=False):
+        assert name == expected, (name, expected)
+        variables |= assigned
+    return variables
+
+
+def _scheduled(runtime: LocalRuntime, arn: str, state: str) -> dict[str, Any]:
+    """The request ``state``'s task last sent (its TaskScheduled parameters)."""
+    events = runtime.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)[
+        "events"
+    ]
+    current, sent = None, []
+    for event in events:
+        if "stateEnteredEventDetails" in event:
+            current = event["stateEnteredEventDetails"]["name"]
+        if event["type"] == "TaskScheduled" and current == state:
+            sent.append(json.loads(event["taskScheduledEventDetails"]["parameters"]))
+    assert sent, f"{state} scheduled no task in {arn}"
+    return dict(sent[-1])
+
+
+def _begin(runtime: LocalRuntime, arn: str) -> dict[str, Any]:
+    """What the execution's last BeginRun decided (``$begin``: action, uploads, since, until)."""
+    return dict(_assigned(runtime, arn, "BeginRun", "begin"))
 
 
 def _dataset_file(runtime: LocalRuntime, execution_name: str, name: str) -> str:
@@ -352,17 +393,17 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
     described = runtime.wait_for_execution(first["executionArn"], timeout=EXECUTION_WAIT)
     visited = [visit.name for visit in runtime.history(first["executionArn"])]
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, first["executionArn"])
-    assert visited[:3] == ["LoadConfig", "BeginRun", "RunDecision"]
+    assert visited[:2] == ["BeginRun", "RunDecision"]
     tuned = visited.index("Tune")
-    assert visited[tuned : tuned + 6] == [
+    assert visited[tuned : tuned + 5] == [
         "Tune",
-        "CheckTuneCapacityError",
-        "ClassifyTuneFailure",
-        "IsTuneCapacityError",
-        "TuneOnDemand",
-        "ChooseTuningStart",
+        "ClassifyTrainingFailure",
+        "IsCapacityError",
+        "Tune",
+        "Evaluate",
     ]
-    assert visited.count("Tune") == 2
+    output = json.loads(described["output"])
+    assert (output["outcome"], output["capacity"]["EnableManagedSpotTraining"]) == ("deployed", False)
     assert runtime.faults.fired_count("spot-capacity") == 1
     for state in (
         "PrepareDataset",
@@ -372,8 +413,9 @@ def test_happy_path_trains_registers_and_deploys(runtime: LocalRuntime, dataset:
         "Gate",
         "RegisterModel",
         "Deploy",
-        "VerifyDeployment",
+        "CheckEndpointStatus",
         "EnsureMonitoring",
+        "Notify",
         "PipelineSucceeded",
     ):
         assert state in visited
@@ -412,13 +454,10 @@ def test_endpoint_update_failure_keeps_the_old_model_and_fails(runtime: LocalRun
     overrides = {"use_tuning": False, "use_spot": False, "use_vpc": False, "use_debugger_rules": True}
     described, visited = _run(runtime, "update that cannot be deployed", overrides=overrides)
     assert described["status"] == "FAILED"
-    trained = visited.index("TrainWithDebugger")
-    assert visited[trained : trained + 3] == [
-        "TrainWithDebugger",
-        "HasDebuggerStatuses",
-        "RecordTrainedModel",
-    ]
-    assert "DeploymentRolledBack" in visited
+    assert "DebugRuleConfigurations" in _scheduled(runtime, described["executionArn"], "Train")
+    assert _assigned(runtime, described["executionArn"], "Train", "model")["debugger_rules"]
+    assert visited[-3:] == ["CheckEndpointStatus", "RevokeApproval", "DeploymentFailed"]
+    assert described["error"] == "DeploymentRolledBack"
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert runtime.faults.fired_count("endpoint-update-failure") == 1, after.get("FailureReason")
     assert "injected fault" in after["FailureReason"]
@@ -501,15 +540,16 @@ def test_a_redriven_run_resumes_at_the_failed_state_and_keeps_what_succeeded(
     assert after[: len(before)] == before
     rerun = after[len(before) :]
     assert rerun[0] == "PrepareDataset"
-    assert not {"LoadConfig", "BeginRun"} & set(rerun)
+    assert "BeginRun" not in rerun
 
 
 def test_spot_capacity_error_falls_back_to_on_demand(
     runtime: LocalRuntime, redriven_run: dict[str, Any]
 ) -> None:
     visited = redriven_run["visited"]
-    assert "TuneOnDemand" in visited
-    assert visited.count("Tune") + visited.count("TuneWarmStart") >= 2
+    assert "IsCapacityError" in visited
+    assert visited.count("Tune") >= 2
+    assert json.loads(redriven_run["redriven"]["output"])["capacity"]["EnableManagedSpotTraining"] is False
     assert redriven_run["redriven"]["status"] == "SUCCEEDED"
     assert runtime.faults.fired_count("spot-capacity") >= 1
 
@@ -521,8 +561,9 @@ def test_batch_only_run_approves_the_model_and_leaves_the_endpoint_alone(
     sagemaker = runtime.client("sagemaker")
     visited = redriven_run["visited"]
     assert redriven_run["redriven"]["status"] == "SUCCEEDED"
-    assert "NotifyApproved" in visited
+    assert "Notify" in visited
     assert "Deploy" not in visited
+    assert json.loads(redriven_run["redriven"]["output"])["outcome"] == "approved"
     endpoint = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert endpoint["EndpointConfigName"] == redriven_run["endpoint_before"]["EndpointConfigName"]
     newest = sagemaker.list_model_packages(
@@ -559,15 +600,16 @@ def test_training_failure_notifies_and_does_not_deploy(
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
-    assert visited[-1] == "TuneFailed"
+    assert visited[-1] == "TrainingFailed"
     assert "Deploy" not in visited
     after = runtime.client("sagemaker").describe_endpoint(EndpointName=_endpoint_name(runtime))
     assert after["EndpointConfigName"] == before["EndpointConfigName"]
     # The notification comes from outside the machine and names the tuning job's logs; the run
     # ended in a Fail state, so it offers no redrive that would only fail there again.
     message = _failure_notification(runtime, described["name"]).json()
+    assert (message["failed_state"], message["failed_work"]["state"]) == ("TrainingFailed", "Tune")
     # A champion exists, so the run tuned warm-started from the champion's tuning job.
-    assert (message["failed_state"], message["failed_work"]["state"]) == ("TuneFailed", "TuneWarmStart")
+    assert "WarmStartConfig" in _scheduled(runtime, described["executionArn"], "Tune")
     assert message["failed_work"]["logs"][0]["group"] == "/aws/sagemaker/TrainingJobs"
     assert message["redrive"]["command"] is None
 
@@ -646,13 +688,13 @@ def test_a_pretrained_backbone_fine_tunes_weights_from_its_channel_and_scaling_f
     assert metrics["pretrained_weights"]["sha256"] == hashlib.sha256(weights).hexdigest()
 
     # The endpoint was updated to the backbone and serves it.
-    deployed = _state_output(runtime, described["executionArn"], "Deploy")["deployment"]
+    deployed = _assigned(runtime, described["executionArn"], "Deploy", "deployment")
     assert (deployed["action"], deployed["autoscaling"]) == ("update", "kept")
     image = next(p for p in sorted(dataset.rglob("*")) if p.is_file())
     assert _predict(runtime, image)["predictions"][0]["label"]
 
     # After the update the live variant is a scalable target with its target-tracking policy.
-    monitoring = _state_output(runtime, described["executionArn"], "EnsureMonitoring")["monitoring"]
+    monitoring = _assigned(runtime, described["executionArn"], "EnsureMonitoring", "monitoring")
     assert monitoring["autoscaling"] == "registered"
     resource = f"endpoint/{_endpoint_name(runtime)}/variant/AllTraffic"
     scaling = runtime.client("application-autoscaling")
@@ -764,7 +806,7 @@ def test_scheduled_retraining_starts_the_training_pipeline(
         skipped = runtime.wait_for_execution(tick, timeout=EXECUTION_WAIT)
         assert skipped["status"] == "SUCCEEDED"
         assert [visit.name for visit in runtime.history(tick)][-2:] == ["RunDecision", "RunSkipped"]
-        assert described["name"] in json.loads(skipped["output"])["run"]["begin"]["reason"]
+        assert described["name"] in json.loads(skipped["output"])["begin"]["reason"]
         generate_dataset(tmp_path, images_per_class=1, sources=("line-b",), image_size=64, seed=23)
         _upload_during(runtime, tmp_path / "line-b", during_runs, arn)
     finally:
@@ -891,19 +933,18 @@ def test_plain_training_in_a_vpc_with_debugger_falls_back_to_on_demand_and_a_rej
         functions.update_environment("EvaluateModelFunction", saved)
         runtime.faults.rules.clear()
     assert described["status"] == "SUCCEEDED", _failed_state(runtime, described["executionArn"])
-    path = ["PlanRun", "TrainInVpcWithDebugger", "ClassifyTrainFailure", "TrainOnDemand"]
-    assert all(state in visited for state in path), visited
-    assert visited.count("TrainInVpcWithDebugger") == 2
-    # The rules' verdicts come with the trained model (offline: from train.py's own diagnostics).
-    recorded = visited.index("RecordTrainedModel")
-    assert visited[recorded - 2 : recorded] == ["TrainInVpcWithDebugger", "HasDebuggerStatuses"]
-    assert visited[-5:] == [
-        "MarkRejected",
-        "RegisterModel",
-        "DeployOrReport",
-        "NotifyGateFailed",
-        "ModelRejected",
+    path = ["PlanRun", "Train", "ClassifyTrainingFailure", "IsCapacityError", "Train", "Evaluate"]
+    trained = visited.index("Train")
+    assert visited[trained - 3 : trained + 5] == [
+        "ResolveChampion",
+        "PrepareTraining",
+        "ChooseTrainingPath",
+        *path[1:],
     ]
+    # The rules' verdicts come with the trained model (offline: from train.py's own diagnostics).
+    assert _assigned(runtime, described["executionArn"], "Train", "model")["debugger_rules"]
+    assert visited[-5:] == ["Gate", "RegisterModel", "DeployOrReport", "Notify", "PipelineSucceeded"]
+    assert json.loads(described["output"])["outcome"] == "rejected"
     assert runtime.jobs is not None
     spot, on_demand = (record.request for record in runtime.jobs.records("training")[-2:])
     for request in (spot, on_demand):
@@ -955,10 +996,8 @@ def test_a_plain_training_job_that_fails_on_its_own_is_not_retried_on_demand(run
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
-    failing = ["TrainWithDebugger", "CheckTrainCapacityError", "ClassifyTrainFailure", "IsTrainCapacityError"]
-    assert visited[-5:-1] == failing, visited
-    assert visited[-1] == "TrainFailed"
-    assert "TrainOnDemand" not in visited
+    assert visited[-4:] == ["Train", "ClassifyTrainingFailure", "IsCapacityError", "TrainingFailed"], visited
+    assert visited.count("Train") == 1
 
 
 def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_budget(
@@ -985,10 +1024,11 @@ def test_plain_training_in_the_vpc_deploys_a_model_in_the_vpc_after_the_polling_
     finally:
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED", _failed_state(runtime, described["executionArn"])
-    for state in ("UseSpotCapacity", "TrainOnDemand", "RecordTrainedModelWithoutRules", "CreateModelInVpc"):
+    for state in ("ClassifyTrainingFailure", "IsCapacityError", "CreateModel"):
         assert state in visited, visited
-    assert visited.count("TrainInVpc") == 2  # no spot capacity, then on demand
-    assert visited[-3:] == ["CountEndpointPoll", "CheckEndpointStatus", "EndpointNotReady"]
+    assert visited.count("Train") == 2  # no spot capacity, then on demand
+    assert _assigned(runtime, described["executionArn"], "Train", "model")["debugger_rules"] == []
+    assert visited[-3:] == ["DescribeEndpoint", "CheckEndpointStatus", "EndpointNotReady"]
     assert (described["error"], described["cause"]) == (
         "EndpointNotReady",
         f"Endpoint {endpoint_name} still Updating after 2 polls",
@@ -1046,14 +1086,15 @@ def _without_action(runtime: LocalRuntime, role_logical_id: str, action: str) ->
 
 
 def _replay_from(
-    runtime: LocalRuntime, state: str, state_input: dict[str, Any]
+    runtime: LocalRuntime, state: str, variables: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the training pipeline from ``state`` on the input that state had in an earlier run.
+    """Run the training pipeline from ``state`` with the workflow variables an earlier run held there.
 
     A deployment-side failure needs a model that passed the gate; replaying from that state (as a
-    redrive resumes at a state) runs the real states, functions and roles without training again.
-    The replay is its own state machine (the pipeline's definition from ``state`` on, its role), so
-    no run-end handling reacts to it.
+    redrive resumes at a state, variables kept) runs the real states, functions and roles without
+    training again. The replay is its own state machine (a Pass state that assigns the variables,
+    then the pipeline's definition from ``state`` on, under its role), so no run-end handling reacts
+    to it.
     """
     sfn = runtime.client("stepfunctions")
     pipeline = sfn.describe_state_machine(
@@ -1066,66 +1107,61 @@ def _replay_from(
         if name not in reachable:
             reachable.add(name)
             pending += [to for (source, to) in machine_edges(definition) if source == name]
-    replay = {"StartAt": state, "States": {n: s for n, s in definition["States"].items() if n in reachable}}
+    replay = {
+        "QueryLanguage": definition["QueryLanguage"],
+        "StartAt": "RestoreVariables",
+        "States": {
+            "RestoreVariables": {"Type": "Pass", "Assign": variables, "Next": state},
+            **{n: s for n, s in definition["States"].items() if n in reachable},
+        },
+    }
     machine = sfn.create_state_machine(
         name=f"replay-from-{state}-{uuid.uuid4().hex[:8]}",
         definition=json.dumps(replay),
         roleArn=pipeline["roleArn"],
     )["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(state_input))["executionArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
     described = runtime.wait_for_execution(arn, timeout=EXECUTION_WAIT)
     return described, [visit.name for visit in runtime.history(arn)]
 
 
-def _state_input(runtime: LocalRuntime, execution_arn: str, state: str) -> dict[str, Any]:
-    events = runtime.client("stepfunctions").get_execution_history(
-        executionArn=execution_arn, maxResults=1000
-    )
-    entered = [e["stateEnteredEventDetails"] for e in events["events"] if "stateEnteredEventDetails" in e]
-    return dict(json.loads(next(e["input"] for e in entered if e["name"] == state)))
-
-
-def _state_output(runtime: LocalRuntime, execution_arn: str, state: str) -> dict[str, Any]:
-    """What ``state`` passed on (its first exit) in an execution."""
-    events = runtime.client("stepfunctions").get_execution_history(
-        executionArn=execution_arn, maxResults=1000
-    )
-    exited = [e["stateExitedEventDetails"] for e in events["events"] if "stateExitedEventDetails" in e]
-    return dict(json.loads(next(e["output"] for e in exited if e["name"] == state)))
-
-
-def _last_run_through(runtime: LocalRuntime, state: str) -> str:
+def _last_run_through(runtime: LocalRuntime, state: str, **config: Any) -> str:
+    """The newest execution that entered ``state`` with a plan of these ``config`` settings."""
     for execution in runtime.executions():  # newest first
-        if state in [visit.name for visit in runtime.history(execution["executionArn"])]:
-            return str(execution["executionArn"])
-    raise AssertionError(f"no run entered {state}")
+        arn = str(execution["executionArn"])
+        if state not in [visit.name for visit in runtime.history(arn)]:
+            continue
+        planned = _assigned(runtime, arn, "PlanRun", "plan")["config"]
+        if all(planned.get(name) == value for name, value in config.items()):
+            return arn
+    raise AssertionError(f"no run entered {state} with {config}")
 
 
 @pytest.mark.parametrize(
     ("use_vpc", "role", "action", "failed_task"),
     [
         (False, "TrainingPipelineRole", "sagemaker:CreateModel", "CreateModel"),
-        (True, "TrainingPipelineRole", "sagemaker:CreateModel", "CreateModelInVpc"),
+        (True, "TrainingPipelineRole", "sagemaker:CreateModel", "CreateModel"),
         (False, "DeployModelFunctionRole", "sagemaker:CreateEndpointConfig", "Deploy"),
     ],
 )
 def test_a_model_that_cannot_be_deployed_is_revoked_and_the_endpoint_keeps_serving(
     runtime: LocalRuntime, use_vpc: bool, role: str, action: str, failed_task: str
 ) -> None:
-    """Each deployment task's Catch, replayed from the model's naming with the VPC run's input."""
+    """Each deployment task's Catch, replayed from the decision to deploy with the VPC run's variables."""
     sagemaker = runtime.client("sagemaker")
-    source = _last_run_through(runtime, "CreateModelInVpc")
-    state_input = _state_input(runtime, source, "NameModel")
-    state_input["plan"]["config"] = {**state_input["plan"]["config"], "use_vpc": use_vpc}
+    source = _last_run_through(runtime, "CreateModel", use_vpc=True)
+    variables = _variables_before(runtime, source, "DeployOrReport")
+    variables["plan"]["config"] = {**variables["plan"]["config"], "use_vpc": use_vpc}
     before = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
     with _without_action(runtime, role, action) as role_name:
-        described, visited = _replay_from(runtime, "NameModel", state_input)
+        described, visited = _replay_from(runtime, "DeployOrReport", variables)
     assert described["status"] == "FAILED"
     assert visited[-3:] == [failed_task, "RevokeApproval", "DeploymentFailed"], visited
     assert f"assumed-role/{role_name}/" in described["cause"]
     assert f"is not authorized to perform: {action}" in described["cause"]
     package = sagemaker.describe_model_package(
-        ModelPackageName=state_input["registration"]["model_package_arn"]
+        ModelPackageName=variables["registration"]["model_package_arn"]
     )
     assert package["ModelApprovalStatus"] == "Rejected"
     after = sagemaker.describe_endpoint(EndpointName=_endpoint_name(runtime))
@@ -1159,7 +1195,7 @@ def test_an_endpoint_that_cannot_be_created_fails_the_run_and_revokes_the_approv
         runtime.faults.rules.clear()
     assert described["status"] == "FAILED"
     assert visited.count("Train") == 2  # no spot capacity, then on demand
-    assert visited[-4:] == ["CheckEndpointStatus", "EndpointFailed", "RevokeApproval", "DeploymentFailed"]
+    assert visited[-3:] == ["CheckEndpointStatus", "RevokeApproval", "DeploymentFailed"]
     assert visited[visited.index("Deploy") :].count("WaitForEndpoint") >= 2
     assert described["error"] == "EndpointFailed"
     assert described["cause"] == f"Endpoint {endpoint_name} is Failed"

@@ -1,4 +1,4 @@
-"""The ClassifyTuneFailure / ClassifyTrainFailure task's handler under moto.
+"""The ClassifyTrainingFailure task's handler under moto.
 
 moto has no ListTrainingJobsForHyperParameterTuningJob and completes every training job at once:
 the listing is answered on the handler's client (``serve``, after botocore validated the request)

@@ -83,7 +83,7 @@ def test_next_deploy_is_a_blue_green_update_keeping_the_old_config(stack: Stack,
         {"AlarmName": "endpoint-errors"},
         {"AlarmName": "endpoint-latency"},
     ]
-    # The previous config is still there for VerifyDeployment to compare against.
+    # The previous config is still there for CheckEndpointStatus to compare against.
     stack.client("sagemaker").describe_endpoint_config(EndpointConfigName=first["endpoint_config_name"])
 
 

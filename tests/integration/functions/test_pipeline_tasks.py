@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from mlops_common.domain.errors import DatasetNotUsable
 from mlops_common.services.evaluate_model import EvaluationUnreadable
+from mlops_local.engine.moto_compat.jsonata_not_evaluated import WORKAROUND as JSONATA
 from tests.conftest import REPO_ROOT, load_event
 
 from .conftest import MODEL_PACKAGE_GROUP, Stack, handler_of
@@ -104,14 +105,8 @@ REGISTER_SUBSTITUTIONS = {
 
 def register_package(stack: Stack, status: str, version: str, tuning_job: str = "none") -> str:
     """Register model ``version`` (its training job) as the pipeline does; the package's ARN."""
-    state = {key: value for key, value in REGISTER_MODEL.items() if key != "Next"} | {"End": True}
-    definition = json.dumps({"StartAt": "RegisterModel", "States": {"RegisterModel": state}})
-    for name, value in REGISTER_SUBSTITUTIONS.items():
-        definition = definition.replace(f"${{{name}}}", value)
-    assert "${" not in definition, "RegisterModel uses a substitution this test does not provide"
-    state_data = {
+    variables = {
         "run": {"execution_name": f"upload-{version}"},
-        "approval": {"status": status},
         "model": {
             "training_job_name": version,
             "tuning_job_name": tuning_job,
@@ -125,22 +120,45 @@ def register_package(stack: Stack, status: str, version: str, tuning_job: str = 
             }
         },
         "evaluation": {"evaluation_uri": f"s3://a/evaluation/{version}/evaluation.json"},
+        # The package is Approved when the gate passed, Rejected otherwise.
         "gate": {
-            "passed": True,
+            "passed": status == "Approved",
             "challenger": {"accuracy": 0.97, "macro_f1": 0.96, "min_defect_recall": 0.95},
         },
     }
+    state = {key: value for key, value in REGISTER_MODEL.items() if key != "Next"}
+    registered = {"Type": "Pass", "Output": {"registration": "{% $registration %}"}, "End": True}
+    machine = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "RunSoFar",
+        "States": {
+            # The workflow variables the run holds when it reaches RegisterModel.
+            "RunSoFar": {"Type": "Pass", "Assign": variables, "Next": "RegisterModel"},
+            "RegisterModel": {**state, "Next": "Registered"},
+            "Registered": registered,
+        },
+    }
+    definition = json.dumps(machine)
+    for name, value in REGISTER_SUBSTITUTIONS.items():
+        definition = definition.replace(f"${{{name}}}", value)
+    assert "${" not in definition, "RegisterModel uses a substitution this test does not provide"
     # A nested mock shares the outer one's resources; its config lasts until the outer mock stops.
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sfn = stack.client("stepfunctions")
-        machine = sfn.create_state_machine(
-            name=f"register-{version}", definition=definition, roleArn="arn:aws:iam::123456789012:role/states"
-        )["stateMachineArn"]
-        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(state_data))["executionArn"]
-        deadline = time.monotonic() + 60
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            assert time.monotonic() < deadline, "RegisterModel did not finish"
-            time.sleep(0.05)
+        JSONATA.apply()
+        try:
+            sfn = stack.client("stepfunctions")
+            arn = sfn.create_state_machine(
+                name=f"register-{version}",
+                definition=definition,
+                roleArn="arn:aws:iam::123456789012:role/states",
+            )["stateMachineArn"]
+            execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+            deadline = time.monotonic() + 60
+            while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+                assert time.monotonic() < deadline, "RegisterModel did not finish"
+                time.sleep(0.05)
+        finally:
+            JSONATA.undo()
     assert described["status"] == "SUCCEEDED", described.get("cause")
     return str(json.loads(described["output"])["registration"]["model_package_arn"])
 

@@ -122,12 +122,12 @@ def test_the_sample_event_is_handled_by_its_function(stack: Stack, context: Any,
 
 
 def test_the_deploy_sample_names_the_model_after_its_execution() -> None:
-    # NameModel: States.Format('{}-{}', $.run.execution_name, <8 hex>)
+    # DeployOrReport: $run.execution_name & '-' & <8 hex of a UUID>
     event = json.loads((REPO_ROOT / "events" / "deploy_model.json").read_text(encoding="utf-8"))
     assert re.fullmatch(rf"{re.escape(event['execution_name'])}-[0-9a-f]{{8}}", event["model_name"])
 
 
 def test_the_monitoring_sample_baseline_is_its_model_versions() -> None:
-    # EnsureMonitoring: both come from $.model.training_job_name.
+    # EnsureMonitoring: both come from $model.training_job_name.
     event = json.loads((REPO_ROOT / "events" / "ensure_monitoring.json").read_text(encoding="utf-8"))
     assert event["baseline_uri"].endswith(f"/monitoring/baseline/{event['model_version']}/")

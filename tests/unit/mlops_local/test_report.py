@@ -35,14 +35,37 @@ def test_transitions_include_next_choices_default_and_catch():
     assert edges["C"] == []
 
 
-def test_layers_follow_breadth_first_depth_and_put_unreachable_states_last():
+def test_layers_put_each_state_below_what_leads_to_it_and_unreachable_states_last():
     depth = report.layer_states(DEFINITION)
 
     assert depth["A"] == 0
     assert depth["B"] == 1
-    assert depth["Failed"] == 1
+    # Reached by B's Default as well as A's Catch: below B, on the normal flow's longest path.
+    assert depth["Failed"] == 2
     assert depth["C"] == 2
     assert depth["Orphan"] == 3
+
+
+def test_a_loop_does_not_push_its_states_down_and_error_paths_come_after_the_catch():
+    definition = {
+        "StartAt": "Deploy",
+        "States": {
+            "Deploy": {
+                "Type": "Task",
+                "Next": "Wait",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Revoke"}],
+            },
+            "Wait": {"Type": "Wait", "Next": "Poll"},
+            "Poll": {"Type": "Choice", "Choices": [{"Next": "Done"}], "Default": "Wait"},
+            "Done": {"Type": "Succeed"},
+            "Revoke": {"Type": "Task", "Next": "Failed"},
+            "Failed": {"Type": "Fail"},
+        },
+    }
+    depth = report.layer_states(definition)
+
+    assert [depth[name] for name in ("Deploy", "Wait", "Poll", "Done")] == [0, 1, 2, 3]
+    assert (depth["Revoke"], depth["Failed"]) == (1, 2)
 
 
 def test_written_report_has_json_and_a_page_with_embedded_pictures(tmp_path):

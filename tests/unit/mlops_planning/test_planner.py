@@ -13,6 +13,7 @@ from mlops_common.domain.run_plan import plan_run
 from mlops_common.models import PlanRunInput
 from mlops_planning.planner import Recommendation, recommend
 from mlops_planning.requirements import Requirements
+from tests.asl import render
 
 from .conftest import ROOT
 
@@ -178,8 +179,9 @@ def test_template_defaults_set_the_epochs_the_estimate_assumes():
 
 
 def _run_defaults(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
-    """The training machine's LoadConfig defaults for a stack deployed with ``parameters``: each
-    ``${Name}`` substitution resolved from the parameter it references, parsed as LoadConfig does."""
+    """The training machine's PlanRun defaults for a stack deployed with ``parameters``: each
+    ``${Name}`` substitution resolved from the parameter it references, evaluated as Step Functions
+    does."""
     values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
     values |= parameters
     machine = template["Resources"]["TrainingPipelineStateMachine"]
@@ -200,20 +202,12 @@ def _run_defaults(template: dict[str, Any], parameters: dict[str, str]) -> dict[
         return "unresolved"
 
     asl = json.loads((ROOT / "statemachines" / "training_pipeline.asl.json").read_text())
-    defaults = asl["States"]["LoadConfig"]["Parameters"]["defaults"]
-    resolved: dict[str, Any] = {}
-    for key, raw in defaults.items():
-        text = json.dumps(raw)
-        for name in re.findall(r"\$\{(\w+)\}", text):
-            text = text.replace(f"${{{name}}}", resolve(substitutions[name]))
-        value = json.loads(text)
-        if key.endswith(".$"):
-            argument = re.fullmatch(r"States\.(\w+)\('(.*?)'(?:, '(.*)')?\)", value)
-            assert argument, value
-            function, literal, separator = argument.groups()
-            value = json.loads(literal) if function == "StringToJson" else literal.split(separator)
-        resolved[key.removesuffix(".$")] = value
-    return resolved
+    defaults = asl["States"]["PlanRun"]["Arguments"]["Payload"]["defaults"]
+    text = json.dumps(defaults)
+    for name in re.findall(r"\$\{(\w+)\}", text):
+        text = text.replace(f"${{{name}}}", resolve(substitutions[name]))
+    # Numbers, booleans and lists are JSONata literals and expressions; strings stay as written.
+    return dict(render(json.loads(text), {}))
 
 
 @pytest.mark.parametrize("profile", list(EXPECTED_CHOICES))

@@ -40,3 +40,27 @@ def training_asl() -> dict[str, Any]:
 def batch_asl() -> dict[str, Any]:
     """The batch inference ASL."""
     return json.loads(STATE_MACHINES["BatchInferenceStateMachine"].read_text())
+
+
+def _substitution(value: Any, parameters: dict[str, Any], name: str) -> str:
+    """A DefinitionSubstitution as a stack with the template's defaults (and no VPC) resolves it;
+    a resource's name or ARN is shown as ``<Name>``."""
+    if isinstance(value, dict) and value.get("Ref") in parameters:
+        return str(parameters[value["Ref"]].get("Default", ""))
+    if isinstance(value, dict) and "Fn::Select" in value:  # !Select [i, !Split [",", !Ref P]]
+        index, split = value["Fn::Select"]
+        separator, source = split["Fn::Split"]
+        return _substitution(source, parameters, name).split(separator)[int(index)]
+    if isinstance(value, dict) and "Fn::If" in value and value["Fn::If"][0] == "HasVpc":
+        return str(value["Fn::If"][2])
+    return f"<{name}>"
+
+
+@pytest.fixture(scope="session")
+def deployed_training_asl(template: dict[str, Any]) -> dict[str, Any]:
+    """The training ASL as Step Functions receives it: every ``${Name}`` substituted."""
+    properties = template["Resources"]["TrainingPipelineStateMachine"]["Properties"]
+    text = STATE_MACHINES["TrainingPipelineStateMachine"].read_text()
+    for name, value in properties["DefinitionSubstitutions"].items():
+        text = text.replace("${" + name + "}", _substitution(value, template["Parameters"], name))
+    return dict(json.loads(text))

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.asl import field, jsonata, request
-
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+# A job name: the execution's (or its short id), the step, and a fresh id per attempt.
+FRESH_NAME = re.compile(r"\$run\.(execution_name|short_id) & '-\w+-' & \$substringBefore\(\$uuid\(\), '-'\)")
 SAGEMAKER_NAME_FIELDS = {
     "HyperParameterTuningJobName",
     "TrainingJobName",
@@ -130,17 +130,22 @@ def test_no_environment_literals(state_machine):
 
 
 def test_sagemaker_job_names_derive_from_the_execution_and_change_per_attempt(state_machine):
+    named = set()
     for name, task in _tasks(state_machine["asl"]).items():
-        fields = request(task)
-        for job_name in SAGEMAKER_NAME_FIELDS & {key.removesuffix(".$") for key in fields}:
-            expression = field(fields, job_name)
-            if (query := jsonata(expression)) is not None:
-                assert "$run.execution_name" in query, name
-                assert "$uuid()" in query, name
-            else:
-                assert expression.startswith("States.Format("), name
-                assert "$.run." in expression, name
-                assert "States.UUID()" in expression, name
+        arguments = task["Arguments"]
+        if isinstance(arguments, str):  # the whole request is one expression
+            expressions = [
+                arguments for job_name in SAGEMAKER_NAME_FIELDS if f"'{job_name}': $run." in arguments
+            ]
+        else:
+            expressions = [arguments[job_name] for job_name in SAGEMAKER_NAME_FIELDS & set(arguments)]
+        for expression in expressions:
+            named.add(name)
+            assert re.search(
+                r"\$run\.(execution_name|short_id) & '-\w+-' & \$substringBefore\(\$uuid\(\), '-'\)",
+                expression,
+            ), name
+    assert named
 
 
 def test_the_run_identity_comes_from_the_execution_name(state_machine):

@@ -1,8 +1,9 @@
 """The seams: what one side writes, the other reads under the same names.
 
-The ASL against the Lambda functions' models (what a task sends, what its ResultSelector picks),
-the model registry's metadata against resolve_champion, and one state's result against the
-states that read it later. A rename on one side alone fails here, not in a run on AWS.
+The ASL against the Lambda functions' models (what a task sends, which fields of its answer the
+machine reads), the model registry's metadata against resolve_champion, and one state's workflow
+variable against the expressions that read it later. A rename on one side alone fails here, not in
+a run on AWS.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import json
 import re
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from mlops_common.models import ModelPackageMetadata, PipelineExecutionInput, TaskInput, TaskOutput
@@ -18,16 +20,11 @@ from tests.asl import jsonata, request
 from tests.conftest import REPO_ROOT
 
 FUNCTION_ARN = re.compile(r"\$\{(\w+)FunctionArn\}")
-PAYLOAD_FIELD = re.compile(r"\$\.Payload\.(\w+)")
-# `$.<result>.<field>` read anywhere in a state, not `$$.` (the context object).
-FIELD_READ = re.compile(r"(?<![$\w])\$\.(\w+)\.(\w+)")
-TOP_LEVEL_RESULT = re.compile(r"\$\.(\w+)")
-# What a Catch writes at its ResultPath (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+EXPRESSION = re.compile(r"\{%(.*?)%\}", re.DOTALL)
+# `$variable.field` in an expression; `$states` is Step Functions' own, not a workflow variable.
+FIELD_READ = re.compile(r"\$(?!states\b)(\w+)\.(\w+)")
+# What a Catch's $states.errorOutput holds (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
 ERROR_OUTPUT = frozenset({"Error", "Cause"})
-
-
-def _keys(parameters: dict[str, Any]) -> set[str]:
-    return {key.removesuffix(".$") for key in parameters}
 
 
 def _snake(camel: str) -> str:
@@ -56,29 +53,50 @@ def service_contract(function: str) -> tuple[type[TaskInput] | None, type[TaskOu
     return (inputs[0] if inputs else None), output
 
 
-def result_shapes(asl: dict[str, Any]) -> dict[str, list[tuple[str, frozenset[str] | None]]]:
-    """For each top-level result (``$.<name>``): the states that write it, with the keys each writes
-    (None where the keys are a service's whole response, not named in the ASL)."""
-    writers: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+def assignments(asl: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(where, variable, value template) of every Assign: states, Choice rules and Catchers."""
     for name, state in asl["States"].items():
-        path = state.get("ResultPath")
-        if isinstance(path, str) and (match := TOP_LEVEL_RESULT.fullmatch(path)):
-            shape = state.get("ResultSelector") if state["Type"] == "Task" else state.get("Parameters")
-            keys = frozenset(_keys(shape)) if isinstance(shape, dict) else None
-            writers.setdefault(match[1], []).append((name, keys))
+        for variable, value in state.get("Assign", {}).items():
+            yield name, variable, value
+        for index, rule in enumerate(state.get("Choices", [])):
+            for variable, value in rule.get("Assign", {}).items():
+                yield f"{name} (rule {index + 1})", variable, value
         for catcher in state.get("Catch", []):
-            if match := TOP_LEVEL_RESULT.fullmatch(catcher.get("ResultPath") or ""):
-                writers.setdefault(match[1], []).append((f"{name} (Catch)", ERROR_OUTPUT))
-    return writers
+            for variable, value in catcher.get("Assign", {}).items():
+                yield f"{name} (Catch)", variable, value
+
+
+def variable_shapes(asl: dict[str, Any]) -> dict[str, list[tuple[str, frozenset[str] | None]]]:
+    """For each workflow variable: who assigns it, with the keys each writes (None where the value
+    is an expression whose keys the ASL does not name, such as a service's whole answer)."""
+    shapes: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+    for where, variable, value in assignments(asl):
+        if isinstance(value, dict):
+            keys: frozenset[str] | None = frozenset(value)
+        elif jsonata(value) == "$states.errorOutput":
+            keys = ERROR_OUTPUT
+        else:
+            keys = None
+        shapes.setdefault(variable, []).append((where, keys))
+    return shapes
 
 
 def field_reads(asl: dict[str, Any]) -> set[tuple[str, str, str]]:
-    """(result, field, reading state) of every ``$.<result>.<field>`` a state reads from the state
-    data; a ResultSelector reads the task's own result, not the state data, so it is left out."""
+    """(variable, field, reading state) of every ``$variable.field`` an expression reads."""
     reads = set()
     for name, state in asl["States"].items():
-        text = json.dumps({key: value for key, value in state.items() if key != "ResultSelector"})
-        reads |= {(match[1], match[2], name) for match in FIELD_READ.finditer(text)}
+        for expression in EXPRESSION.findall(json.dumps(state)):
+            reads |= {(match[1], match[2], name) for match in FIELD_READ.finditer(expression)}
+    return reads
+
+
+def payload_reads(asl: dict[str, Any], state: dict[str, Any]) -> set[str]:
+    """The fields of a Lambda task's Payload read anywhere: through ``$states.result.Payload`` in the
+    task itself, or through each variable the task assigns the whole Payload to."""
+    reads = set(re.findall(r"\$states\.result\.Payload\.(\w+)", json.dumps(state)))
+    for variable, value in state.get("Assign", {}).items():
+        if jsonata(value) == "$states.result.Payload":
+            reads |= {field for read, field, _ in field_reads(asl) if read == variable}
     return reads
 
 
@@ -86,8 +104,8 @@ def field_reads(asl: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def test_register_model_writes_the_package_metadata_resolve_champion_reads(training_asl):
-    metadata = training_asl["States"]["RegisterModel"]["Parameters"]["CustomerMetadataProperties"]
-    assert _keys(metadata) == set(ModelPackageMetadata.model_fields)
+    metadata = request(training_asl["States"]["RegisterModel"])["CustomerMetadataProperties"]
+    assert set(metadata) == set(ModelPackageMetadata.model_fields)
 
 
 # --- the Lambda tasks ---------------------------------------------------------------------------
@@ -101,7 +119,7 @@ def test_every_lambda_task_names_a_function_and_its_service(state_machine):
 
 def test_every_lambda_task_sends_the_fields_its_function_accepts(state_machine):
     for name, function, state in lambda_tasks(state_machine["asl"]):
-        sent = _keys(request(state)["Payload"])
+        sent = set(request(state)["Payload"])
         accepted, _ = service_contract(function)
         if accepted is None:
             assert sent == set(), name
@@ -110,56 +128,45 @@ def test_every_lambda_task_sends_the_fields_its_function_accepts(state_machine):
         assert required <= sent <= set(accepted.model_fields), name
 
 
-def jsonata_payload_reads(asl: dict[str, Any], state: dict[str, Any]) -> set[str]:
-    """The fields of a JSONata Lambda task's Payload read anywhere: through ``$states.result.Payload``
-    in the task itself, or through each variable the task assigns the whole Payload to."""
-    reads = set(re.findall(r"\$states\.result\.Payload\.(\w+)", json.dumps(state)))
-    for variable, value in state.get("Assign", {}).items():
-        if jsonata(value) == "$states.result.Payload":
-            reads |= set(re.findall(rf"\${variable}\.(\w+)", json.dumps(asl)))
-    return reads
-
-
-def test_every_lambda_task_selects_fields_its_function_returns(state_machine):
+def test_every_lambda_task_reads_fields_its_function_returns(state_machine):
     for name, function, state in lambda_tasks(state_machine["asl"]):
         _, returned = service_contract(function)
-        if "ResultSelector" not in state:
-            read = jsonata_payload_reads(state_machine["asl"], state)
-            assert read, f"{name}: no field of its result is read"
-            assert read <= set(returned.model_fields), name
-            continue
-        selected = {PAYLOAD_FIELD.fullmatch(path) for path in state["ResultSelector"].values()}
-        assert None not in selected, f"{name}: a selector reads outside $.Payload.<field>"
-        assert {match[1] for match in selected if match} <= set(returned.model_fields), name
+        assert payload_reads(state_machine["asl"], state) <= set(returned.model_fields), name
 
 
-# --- state data ---------------------------------------------------------------------------------
+# --- workflow variables --------------------------------------------------------------------------
 
 
-def test_every_field_a_state_reads_is_written_by_every_state_that_writes_its_result(state_machine):
-    asl = state_machine["asl"]
-    # Results whose keys the ASL names (a ResultSelector, a Pass state's Parameters, a Catch).
+def test_every_variable_read_is_assigned(state_machine):
+    assigned = set(variable_shapes(state_machine["asl"]))
+    read = {variable for variable, _, _ in field_reads(state_machine["asl"])}
+    assert read <= assigned
+
+
+def test_every_field_an_expression_reads_is_written_by_every_state_that_assigns_its_variable(state_machine):
     named = {
-        result: writers
-        for result, writers in result_shapes(asl).items()
+        variable: writers
+        for variable, writers in variable_shapes(state_machine["asl"]).items()
         if all(keys is not None for _, keys in writers)
     }
     unwritten = [
-        f"{reader} reads $.{result}.{field}, {writer} does not write it"
-        for result, field, reader in field_reads(asl)
-        if result in named
-        for writer, keys in named[result]
+        f"{reader} reads ${variable}.{field}, {writer} does not write it"
+        for variable, field, reader in field_reads(state_machine["asl"])
+        if variable in named
+        for writer, keys in named[variable]
         if keys is not None and field not in keys
     ]
     assert unwritten == []
 
 
-def test_the_champion_and_the_model_are_results_whose_reads_are_checked(training_asl):
-    # Guards the check above: it skips results written by a whole service response.
-    writers = result_shapes(training_asl)
-    assert all(keys is not None for _, keys in writers["champion"] + writers["model"])
+def test_the_model_and_the_failures_are_variables_whose_reads_are_checked(training_asl):
+    # Guards the check above: it skips variables assigned a whole service answer.
+    shapes = variable_shapes(training_asl)
+    for variable in ("model", "evaluation", "job_failure", "failure", "run"):
+        assert all(keys is not None for _, keys in shapes[variable]), variable
 
 
 def test_the_training_pipeline_reads_only_execution_input_fields(training_asl):
-    read = {field for result, field, _ in field_reads(training_asl) if result == "input"}
+    text = json.dumps(training_asl)
+    read = set(re.findall(r"\$states\.context\.Execution\.Input\.(\w+)", text))
     assert read <= set(PipelineExecutionInput.model_fields)

@@ -1,11 +1,13 @@
 """The spot fallback, run: the training pipeline's own states after a failed Tune or Train, in moto's
-Step Functions engine, with the failure worded as AWS reports it.
+Step Functions engine (JSONata evaluated as Step Functions does), with the failure worded as AWS
+reports it.
 
 A tuning job whose training jobs all failed for capacity fails with SageMaker's generic
 "No training job succeeded after N attempts." (no "CapacityError" in the tuning job's cause): the
-fallback must still reach on-demand capacity. The classifier task is played by a Pass state holding
-what the real ``classify_training_failure`` service answers for that failure (through the task's own
-ResultSelector and ResultPath); every other state is the definition's.
+fallback must still reach on-demand capacity. The classifier task is played by a Pass state whose
+input is what the real ``classify_training_failure`` service answers for that failure, read through
+the task's own Assign; the Catch's variables are set as the Catch sets them; every other state is
+the definition's, and the step the fallback re-enters ends the run with the capacity it would use.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from moto import mock_aws
 
 from mlops_common.models import ClassifyTrainingFailureInput
 from mlops_common.services.classify_training_failure import classify_training_failure
+from mlops_local.engine.moto_compat.jsonata_not_evaluated import WORKAROUND as JSONATA
+from tests.asl import render, request
 from tests.sagemaker_failure_reasons import ALGORITHM, CAPACITY, TUNING_REASON
 
 REGION = "us-east-1"
@@ -32,25 +36,7 @@ SPOT = {
     "StoppingCondition": {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200},
 }
 ON_DEMAND = {"EnableManagedSpotTraining": False, "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}
-# Per job kind: the Catch's target, the classifier, its verdict's Choice, fallback, the Fail state, re-entry.
-PATHS = {
-    "tuning": (
-        "CheckTuneCapacityError",
-        "ClassifyTuneFailure",
-        "IsTuneCapacityError",
-        "TuneOnDemand",
-        "TuneFailed",
-        "ChooseTuningStart",
-    ),
-    "training": (
-        "CheckTrainCapacityError",
-        "ClassifyTrainFailure",
-        "IsTrainCapacityError",
-        "TrainOnDemand",
-        "TrainFailed",
-        "ChooseTrainingNetwork",
-    ),
-}
+STEP = {"tuning": "Tune", "training": "Train"}
 
 
 class AwsReportedJobs:
@@ -90,38 +76,37 @@ def caught_failure(kind: str) -> dict[str, str]:
     return {"Error": "States.TaskFailed", "Cause": json.dumps(described)}
 
 
-def _select(document: dict[str, Any], path: str) -> Any:
-    value: Any = document
-    for part in path.removeprefix("$.").split("."):
-        value = value[part]
-    return value
-
-
-def fallback_machine(asl: dict[str, Any], kind: str, state_input: dict[str, Any], reasons: list[str]) -> str:
+def fallback_machine(asl: dict[str, Any], kind: str, variables: dict[str, Any], reasons: list[str]) -> str:
     """The fallback's states as a definition, the classifier played by the service's real answer."""
-    check, classify, verdict, fallback, failed, reentry = PATHS[kind]
-    states = {name: copy.deepcopy(asl["States"][name]) for name in (check, verdict, fallback, failed)}
-    task = asl["States"][classify]
-    # What the task sends the function, built from the state input as Step Functions builds it.
-    payload = {
-        key.removesuffix(".$"): _select(state_input, path)
-        for key, path in task["Parameters"]["Payload"].items()
-    }
+    states = asl["States"]
+    classify = states["ClassifyTrainingFailure"]
     answer = classify_training_failure(
-        ClassifyTrainingFailureInput.model_validate(payload), sagemaker=AwsReportedJobs(reasons)
+        ClassifyTrainingFailureInput.model_validate(render(request(classify)["Payload"], variables)),
+        sagemaker=AwsReportedJobs(reasons),
     )
-    selected = {
-        key.removesuffix(".$"): _select({"Payload": answer.to_json()}, path)
-        for key, path in task["ResultSelector"].items()
+    (catcher,) = states[STEP[kind]]["Catch"]
+    caught = render(catcher["Assign"], {**variables, "states": {"errorOutput": variables["job_failure"]}})
+    played = json.loads(json.dumps(classify["Assign"]).replace("$states.result.", "$states.input."))
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "JobFailed",
+        "States": {
+            "JobFailed": {
+                "Type": "Pass",
+                "Assign": {**{k: v for k, v in variables.items() if k != "job_failure"}, **caught},
+                "Output": {"Payload": answer.to_json()},
+                "Next": "ClassifyTrainingFailure",
+            },
+            "ClassifyTrainingFailure": {"Type": "Pass", "Assign": played, "Next": classify["Next"]},
+            "IsCapacityError": copy.deepcopy(states["IsCapacityError"]),
+            "TrainingFailed": copy.deepcopy(states["TrainingFailed"]),
+            **{
+                step: {"Type": "Succeed", "Output": {"step": step, "capacity": "{% $capacity %}"}}
+                for step in STEP.values()
+            },
+        },
     }
-    states[classify] = {
-        "Type": "Pass",
-        "Result": selected,
-        "ResultPath": task["ResultPath"],
-        "Next": task["Next"],
-    }
-    states[reentry] = {"Type": "Succeed"}
-    return json.dumps({"StartAt": check, "States": states})
+    return json.dumps(definition)
 
 
 @pytest.fixture
@@ -133,7 +118,11 @@ def step_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield boto3.client("stepfunctions", region_name=REGION)
+        JSONATA.apply()
+        try:
+            yield boto3.client("stepfunctions", region_name=REGION)
+        finally:
+            JSONATA.undo()
 
 
 def run(
@@ -159,79 +148,55 @@ def names(entered: list[dict[str, Any]]) -> list[str]:
     return [state["name"] for state in entered]
 
 
-def state_after_failure(kind: str, capacity: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "capacity": capacity,
-        "capacity_error": caught_failure(kind),
-        "spec": {"on_demand": ON_DEMAND},
-    }
+def after_failure(kind: str, capacity: dict[str, Any]) -> dict[str, Any]:
+    """The run's variables as the failed step's Catch leaves them."""
+    return {"capacity": capacity, "on_demand": ON_DEMAND, "job_failure": caught_failure(kind)}
 
 
 def test_a_tuning_job_aws_failed_for_capacity_moves_to_on_demand(step_functions: Any, training_asl) -> None:
-    state = state_after_failure("tuning", SPOT)
-    assert "CapacityError" not in state["capacity_error"]["Cause"]
+    variables = after_failure("tuning", SPOT)
+    assert "CapacityError" not in variables["job_failure"]["Cause"]
 
     described, entered = run(
-        step_functions, fallback_machine(training_asl, "tuning", state, [CAPACITY] * 2), state
+        step_functions, fallback_machine(training_asl, "tuning", variables, [CAPACITY] * 2), {}
     )
 
     assert described["status"] == "SUCCEEDED", described.get("cause")
-    assert names(entered) == [
-        "CheckTuneCapacityError",
-        "ClassifyTuneFailure",
-        "IsTuneCapacityError",
-        "TuneOnDemand",
-        "ChooseTuningStart",
-    ]
-    output = json.loads(described["output"])
-    assert output["capacity"] == ON_DEMAND
-    assert output["capacity_check"]["capacity"] is True
-    assert output["capacity_check"]["job_name"] == TUNING_JOB
+    assert names(entered) == ["JobFailed", "ClassifyTrainingFailure", "IsCapacityError", "Tune"]
+    assert json.loads(described["output"]) == {"step": "Tune", "capacity": ON_DEMAND}
 
 
 def test_a_tuning_job_whose_training_jobs_failed_on_their_own_fails_with_its_error_and_cause(
     step_functions: Any, training_asl
 ) -> None:
-    state = state_after_failure("tuning", SPOT)
-    machine = fallback_machine(training_asl, "tuning", state, [CAPACITY, ALGORITHM])
+    variables = after_failure("tuning", SPOT)
+    machine = fallback_machine(training_asl, "tuning", variables, [CAPACITY, ALGORITHM])
 
-    described, entered = run(step_functions, machine, state)
-
-    assert described["status"] == "FAILED"
-    assert names(entered)[-2:] == ["IsTuneCapacityError", "TuneFailed"]
-    # TuneFailed fails the run with Tune's own error and cause (its ErrorPath and CausePath).
-    failed = json.loads(entered[-1]["input"])
-    assert failed["capacity_error"] == state["capacity_error"]
-    assert failed["capacity_check"]["capacity"] is False
-
-
-@pytest.mark.parametrize("kind", sorted(PATHS))
-def test_a_job_already_on_demand_fails_without_being_classified(
-    step_functions: Any, training_asl, kind: str
-) -> None:
-    state = state_after_failure(kind, ON_DEMAND)
-    check, _, _, _, failed, _ = PATHS[kind]
-
-    described, entered = run(step_functions, fallback_machine(training_asl, kind, state, [CAPACITY]), state)
+    described, entered = run(step_functions, machine, {})
 
     assert described["status"] == "FAILED"
-    assert names(entered) == [check, failed]
+    assert names(entered)[-2:] == ["IsCapacityError", "TrainingFailed"]
+
+
+@pytest.mark.parametrize("kind", sorted(STEP))
+def test_a_job_already_on_demand_fails_without_moving(step_functions: Any, training_asl, kind: str) -> None:
+    variables = after_failure(kind, ON_DEMAND)
+
+    described, entered = run(step_functions, fallback_machine(training_asl, kind, variables, [CAPACITY]), {})
+
+    assert described["status"] == "FAILED"
+    assert names(entered)[-2:] == ["IsCapacityError", "TrainingFailed"]
 
 
 def test_a_training_job_that_found_no_spot_capacity_moves_to_on_demand(
     step_functions: Any, training_asl
 ) -> None:
-    state = state_after_failure("training", SPOT)
+    variables = after_failure("training", SPOT)
 
     described, entered = run(
-        step_functions, fallback_machine(training_asl, "training", state, [CAPACITY]), state
+        step_functions, fallback_machine(training_asl, "training", variables, [CAPACITY]), {}
     )
 
     assert described["status"] == "SUCCEEDED", described.get("cause")
-    assert names(entered)[-4:] == [
-        "ClassifyTrainFailure",
-        "IsTrainCapacityError",
-        "TrainOnDemand",
-        "ChooseTrainingNetwork",
-    ]
-    assert json.loads(described["output"])["capacity"] == ON_DEMAND
+    assert names(entered)[-3:] == ["ClassifyTrainingFailure", "IsCapacityError", "Train"]
+    assert json.loads(described["output"]) == {"step": "Train", "capacity": ON_DEMAND}

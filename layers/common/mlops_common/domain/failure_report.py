@@ -5,7 +5,7 @@ state of either state machine without the machines carrying failure plumbing of 
 
 - The failed state is the one entered last and never exited (what RedriveExecution resumes).
 - The failed work is the last task that failed (a job, a Lambda, an SDK call), which may differ
-  from the failed state when a Catch led on to a Fail state (``TuneFailed`` after ``Tune``).
+  from the failed state when a Catch led on to a Fail state (``TrainingFailed`` after ``Tune``).
 - Logs: where each service writes them, by job name or run id.
 """
 

@@ -91,7 +91,7 @@ def _check_polling_budget(request: DeployInput, settings: DeploySettings, fleet:
 def deploy_model(
     request: DeployInput, *, sagemaker: Endpoints, scaling: ScalableTargets, settings: DeploySettings
 ) -> DeployOutput:
-    """Never deletes the previous config: VerifyDeployment compares against it to catch rollbacks."""
+    """Never deletes the previous config: CheckEndpointStatus compares against it to catch rollbacks."""
     settings.validate_deployment()
     config_name = endpoint_config_name(request.model_name, request.execution_name)
     endpoint = sagemaker.describe_endpoint(settings.endpoint_name)

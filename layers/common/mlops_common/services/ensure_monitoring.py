@@ -80,7 +80,7 @@ def ensure_monitoring(
 ) -> MonitoringOutput:
     """Point the schedule at the new baseline (create it the first time), then register autoscaling.
 
-    This step runs after VerifyDeployment saw the endpoint InService on the new config: the first
+    This step runs after CheckEndpointStatus saw the endpoint InService on the new config: the first
     moment the new variant can be registered as a scalable target, also after a deploy that had to
     deregister it (``services.autoscaling``).
     """

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -62,6 +62,17 @@ def unsuccessful_step(history: list[dict[str, Any]]) -> tuple[str, Any]:
     raise ExecutionNotRedrivableError("Execution has no unsuccessful state to redrive.")
 
 
+def assigned_variables(history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every workflow variable's last assigned value, from the ``assignedVariables`` (JSON text)
+    the history records as each state exits."""
+    variables: dict[str, Any] = {}
+    for event in history:
+        exited: Mapping[str, Any] = event.get("stateExitedEventDetails") or {}
+        for name, value in (exited.get("assignedVariables") or {}).items():
+            variables[name] = json.loads(value)
+    return variables
+
+
 def _status(execution: Execution) -> str:
     return str(getattr(execution.exec_status, "value", execution.exec_status))
 
@@ -98,6 +109,12 @@ class _RedriveWorker(ExecutionWorker):
             self.env.event_manager = previous.event_manager
             last_id = max((event["id"] for event in previous.event_manager.get_event_history()), default=0)
             self.env.event_history_context = EventHistoryContext(previous_event_id=last_id)  # type: ignore[misc]
+        # The workflow variables as the failed attempt left them: a redrive "preserves the results
+        # of the successful steps", and with JSONata those results live in variables, not only in
+        # the failed state's input.
+        history = cast(list[dict[str, Any]], self.env.event_manager.get_event_history())
+        for name, value in assigned_variables(history).items():
+            self.env.variable_store.set(name, value)
         execution_context = self.env.states.context_object.context_object_data["Execution"]
         execution_context["RedriveCount"] = self._redrive_count  # type: ignore[typeddict-unknown-key]
         self.env.states.reset(input_value=self._state_input)

@@ -8,11 +8,14 @@ path:
 
 - variables and ``$states`` are inlined into each expression as JSONata literals, and a string is
   written between quotes without escaping (a quote or backslash in a value breaks the expression);
+  so is a string variable in the history's ``assignedVariables`` (AWS gives JSON text);
 - Step Functions' own ``$hash`` and ``$uuid`` are stubs that return "... is currently not
   supported".
 
 The workaround evaluates with jsonata-python (a port of the same jsonata-java LocalStack uses),
-encodes strings as JSON string literals (JSONata's string literal grammar is JSON's), gives
+encodes strings as JSON string literals (JSONata's string literal grammar is JSON's), inlines only
+the variables an expression names (moto inlines every variable into every expression: a run's
+plan and definitions, parsed again for each of its hundreds of expressions), gives
 ``$hash``/``$uuid`` their documented behaviour and turns an evaluation error into
 ``States.QueryEvaluationError``, the error AWS raises for it. Step Functions implements JSONata 2.0.6
 with ``$eval`` removed and ``$partition``, ``$range``, ``$hash``, ``$random``, ``$uuid`` and
@@ -24,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import jsonata
@@ -93,10 +98,46 @@ def encode_declarations(bindings: dict[str, Any]) -> str:
     )
 
 
+# The workflow variables the expression being evaluated names (None: every variable).
+_NAMED: ContextVar[frozenset[str] | None] = ContextVar("jsonata_named_variables", default=None)
+
+
+@contextmanager
+def _naming(expression: str) -> Iterator[None]:
+    references = moto_jsonata.extract_jsonata_variable_references(expression)
+    token = _NAMED.set(frozenset(reference[1:].split(".")[0] for reference in references))
+    try:
+        yield
+    finally:
+        _NAMED.reset(token)
+
+
+def named_declarations(original: Callable[..., str]) -> Callable[..., str]:
+    def get_variable_declarations(self: variable_store.VariableStore) -> str:
+        named = _NAMED.get()
+        if named is None:
+            return original(self)
+        bindings = {}
+        for name in sorted(named):
+            try:
+                bindings[f"${name}"] = self.get(name)
+            except variable_store.NoSuchVariable:
+                continue  # a local ($x := ...), a function, or unassigned: JSONata's own undefined
+        return encode_declarations(bindings)
+
+    return get_variable_declarations
+
+
+def assigned_as_json(self: variable_store.VariableStore) -> dict[str, str]:
+    """``assignedVariables`` as AWS writes them in the history: each value as JSON text."""
+    return {name: to_json_str(self.get(name), separators=(",", ":")) for name in self._declaration_tracing}
+
+
 def query_evaluation_error(original: Callable[..., None]) -> Callable[..., None]:
     def _eval_body(self: Any, env: Any) -> None:
         try:
-            original(self, env)
+            with _naming(self.expression):
+                original(self, env)
         except moto_jsonata.JSONataException as error:
             name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
             details = EvaluationFailedEventDetails(
@@ -126,6 +167,9 @@ def _patches() -> Patches:
     yield replace(moto_jsonata, "_eval_jsonata", evaluate)
     yield replace(eval_states, "encode_jsonata_variable_declarations", encode_declarations)
     yield replace(variable_store, "encode_jsonata_variable_declarations", encode_declarations)
+    store = variable_store.VariableStore
+    yield replace(store, "get_variable_declarations", named_declarations(store.get_variable_declarations))
+    yield replace(store, "get_assigned_variables", assigned_as_json)
     # Without moto's stubs in the way, the expression calls the functions registered above.
     native = {
         reference: declaration

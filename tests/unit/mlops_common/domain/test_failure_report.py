@@ -109,13 +109,13 @@ def test_a_tuning_failure_caught_into_a_fail_state_names_the_tuning_jobs_logs() 
         exited("Tune"),
         entered("CheckTuneCapacityError", "Choice"),
         exited("CheckTuneCapacityError", "Choice"),
-        entered("TuneFailed", "Fail"),
+        entered("TrainingFailed", "Fail"),
         execution_failed("States.TaskFailed", json.dumps(cause)),
     ]
 
     report = failure_report(history, REGION)
 
-    assert (report.failed_state, report.failed_state_type) == ("TuneFailed", "Fail")
+    assert (report.failed_state, report.failed_state_type) == ("TrainingFailed", "Fail")
     assert not report.redrive_resumes_work
     assert report.work is not None
     assert (report.work.state, report.work.job) == ("Tune", "abc12345-hpo-deadbeef")

@@ -14,7 +14,7 @@ from mlops_local.engine.moto_compat.context_start_time_not_a_string import (
     WORKAROUND as START_TIME_AS_TEXT,
 )
 from mlops_local.engine.moto_compat.jsonata_not_evaluated import WORKAROUND, evaluate
-from tests.unit.mlops_local.engine.conftest import run_state_machine
+from tests.unit.mlops_local.engine.conftest import client, run_state_machine
 
 
 def jsonata_machine(state: dict[str, Any]) -> dict[str, Any]:
@@ -124,3 +124,38 @@ def test_an_undefined_result_fails_the_state_as_on_aws(apply: Callable[..., None
     assert described["status"] == "FAILED"
     assert described["error"] == "States.QueryEvaluationError"
     assert "returned nothing (undefined)" in described["cause"]
+
+
+def test_the_history_records_assigned_variables_as_json(apply: Callable[..., None]) -> None:
+    apply(WORKAROUND)
+    awkward = 'say "cheese"'
+    machine = {"Type": "Pass", "Assign": {"caption": "{% $states.input.caption %}", "n": 3}}
+    described = run_state_machine(jsonata_machine(machine), {"caption": awkward})
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    events = client("stepfunctions").get_execution_history(executionArn=described["executionArn"])["events"]
+    (exited,) = [e["stateExitedEventDetails"] for e in events if "stateExitedEventDetails" in e]
+    assigned = {name: json.loads(value) for name, value in exited["assignedVariables"].items()}
+    assert assigned == {"caption": awkward, "n": 3}
+
+
+def test_an_expression_sees_the_variables_it_names_and_not_the_others(apply: Callable[..., None]) -> None:
+    apply(WORKAROUND)
+    machine = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {"Type": "Pass", "Assign": {"big": "{% [1..2000] %}", "small": 2}, "Next": "Use"},
+            "Use": {
+                "Type": "Pass",
+                "Output": {
+                    "small": "{% $small %}",
+                    "local": "{% ($big2 := $small * 2; $big2) %}",
+                    "count": "{% $count($big) %}",
+                },
+                "End": True,
+            },
+        },
+    }
+    described = run_state_machine(machine)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert json.loads(described["output"]) == {"small": 2, "local": 4, "count": 2000}
