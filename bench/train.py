@@ -47,6 +47,9 @@ CONFIGS = ((2, "ACTIVE"), (2, "PASSIVE"), (1, "PASSIVE"))
 ACCURACY_BAR = 0.95
 RECALL_BAR = 0.95
 TIME_TARGET_S = 60.0
+# Issue 14: on the default synthetic dataset and 2 cores, the bar in under 15 s, and 2 threads at
+# least as fast as 1 on the same work.
+TIME_TO_BAR_TARGET_S = 15.0
 
 
 def write_synthetic_shards(root: Path) -> dict[str, Path]:
@@ -109,7 +112,7 @@ def run_training(shards: dict[str, Path], work: Path, threads: int, wait_policy:
 
 def figures_of(run: dict, baseline: dict | None = None) -> list[Figure]:
     threads = f"{run['threads']} threads, {run['wait_policy'].lower()} wait"
-    time_met = run["median_time_to_bar"] is not None and run["median_time_to_bar"] < TIME_TARGET_S
+    time_met = run["median_time_to_bar"] is not None and run["median_time_to_bar"] < TIME_TO_BAR_TARGET_S
     return [
         Figure(
             what=f"training throughput ({threads})",
@@ -122,15 +125,15 @@ def figures_of(run: dict, baseline: dict | None = None) -> list[Figure]:
             how="epoch time until validation accuracy and min defect recall >= 0.95",
             result=round(run["time_to_bar"], 1) if run["time_to_bar"] is not None else -1.0,
             unit="s",
-            target=f"< {TIME_TARGET_S:.0f} s",
-            met=run["time_to_bar"] is not None and run["time_to_bar"] < TIME_TARGET_S,
+            target=f"< {TIME_TO_BAR_TARGET_S:.0f} s",
+            met=run["time_to_bar"] is not None and run["time_to_bar"] < TIME_TO_BAR_TARGET_S,
         ),
         Figure(
             what=f"time to the bar at the median epoch time ({threads})",
             how="epochs to the bar x median epoch time (filters other jobs' bursts on a shared machine)",
             result=round(run["median_time_to_bar"], 1) if run["median_time_to_bar"] is not None else -1.0,
             unit="s",
-            target=f"< {TIME_TARGET_S:.0f} s",
+            target=f"< {TIME_TO_BAR_TARGET_S:.0f} s",
             met=time_met,
         ),
         Figure(
@@ -187,6 +190,22 @@ def main() -> None:
             runs.append(_run_in_fresh_process(shards, folder, threads, policy))
     baseline = runs[0]
     figures = [figure for run in runs for figure in figures_of(run, baseline)]
+    one_thread = next(run for run in runs if run["threads"] == 1)
+    for run in (run for run in runs if run["threads"] == 2):
+        ratio = run["images_per_second"] / one_thread["images_per_second"]
+        figures.append(
+            Figure(
+                what=f"training throughput, 2 threads ({run['wait_policy'].lower()} wait) against 1",
+                how="images per second of the same training job (same data, epochs, seed)",
+                result=round(run["images_per_second"], 1),
+                unit="images/s",
+                baseline=round(one_thread["images_per_second"], 1),
+                baseline_what="1 thread, passive wait",
+                ratio=round(ratio, 2),
+                target=">= 1.0x (issue 14)",
+                met=ratio >= 1.0,
+            )
+        )
     notes = (
         "1-minute load average before each run (other work on the machine slows spinning threads most): "
         + (
