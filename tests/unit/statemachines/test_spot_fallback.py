@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from mlops_common.models import ClassifyTrainingFailureInput
 from mlops_common.services.classify_training_failure import classify_training_failure
+from mlops_local.engine.moto_compat.fail_state_refuses_states_errors import WORKAROUND as RERAISE
 from mlops_local.engine.moto_compat.jsonata_not_evaluated import WORKAROUND as JSONATA
 from tests.asl import render, request
 from tests.sagemaker_failure_reasons import ALGORITHM, CAPACITY, TUNING_REASON
@@ -76,8 +77,11 @@ def caught_failure(kind: str) -> dict[str, str]:
     return {"Error": "States.TaskFailed", "Cause": json.dumps(described)}
 
 
-def fallback_machine(asl: dict[str, Any], kind: str, variables: dict[str, Any], reasons: list[str]) -> str:
-    """The fallback's states as a definition, the classifier played by the service's real answer."""
+def fallback_machine(
+    asl: dict[str, Any], kind: str, variables: dict[str, Any], reasons: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The fallback's states as a definition, the classifier played by the service's real answer;
+    and the execution input its first state reads the run's variables from."""
     states = asl["States"]
     classify = states["ClassifyTrainingFailure"]
     answer = classify_training_failure(
@@ -93,7 +97,11 @@ def fallback_machine(asl: dict[str, Any], kind: str, variables: dict[str, Any], 
         "States": {
             "JobFailed": {
                 "Type": "Pass",
-                "Assign": {**{k: v for k, v in variables.items() if k != "job_failure"}, **caught},
+                # Read from the input: moto keeps a literal string's escapes in an Assign template.
+                "Assign": {
+                    **{name: f"{{% $states.input.{name} %}}" for name in variables if name != "job_failure"},
+                    **{name: f"{{% $states.input.caught.{name} %}}" for name in caught},
+                },
                 "Output": {"Payload": answer.to_json()},
                 "Next": "ClassifyTrainingFailure",
             },
@@ -106,7 +114,7 @@ def fallback_machine(asl: dict[str, Any], kind: str, variables: dict[str, Any], 
             },
         },
     }
-    return json.dumps(definition)
+    return json.dumps(definition), {**variables, "caught": caught}
 
 
 @pytest.fixture
@@ -119,9 +127,11 @@ def step_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         JSONATA.apply()
+        RERAISE.apply()
         try:
             yield boto3.client("stepfunctions", region_name=REGION)
         finally:
+            RERAISE.undo()
             JSONATA.undo()
 
 
@@ -158,7 +168,7 @@ def test_a_tuning_job_aws_failed_for_capacity_moves_to_on_demand(step_functions:
     assert "CapacityError" not in variables["job_failure"]["Cause"]
 
     described, entered = run(
-        step_functions, fallback_machine(training_asl, "tuning", variables, [CAPACITY] * 2), {}
+        step_functions, *fallback_machine(training_asl, "tuning", variables, [CAPACITY] * 2)
     )
 
     assert described["status"] == "SUCCEEDED", described.get("cause")
@@ -172,20 +182,26 @@ def test_a_tuning_job_whose_training_jobs_failed_on_their_own_fails_with_its_err
     variables = after_failure("tuning", SPOT)
     machine = fallback_machine(training_asl, "tuning", variables, [CAPACITY, ALGORITHM])
 
-    described, entered = run(step_functions, machine, {})
+    described, entered = run(step_functions, *machine)
 
     assert described["status"] == "FAILED"
     assert names(entered)[-2:] == ["IsCapacityError", "TrainingFailed"]
+    # TrainingFailed fails the run with the job's own error and cause.
+    assert (described["error"], described["cause"]) == (
+        variables["job_failure"]["Error"],
+        variables["job_failure"]["Cause"],
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(STEP))
 def test_a_job_already_on_demand_fails_without_moving(step_functions: Any, training_asl, kind: str) -> None:
     variables = after_failure(kind, ON_DEMAND)
 
-    described, entered = run(step_functions, fallback_machine(training_asl, kind, variables, [CAPACITY]), {})
+    described, entered = run(step_functions, *fallback_machine(training_asl, kind, variables, [CAPACITY]))
 
     assert described["status"] == "FAILED"
     assert names(entered)[-2:] == ["IsCapacityError", "TrainingFailed"]
+    assert described["error"] == "States.TaskFailed"
 
 
 def test_a_training_job_that_found_no_spot_capacity_moves_to_on_demand(
@@ -194,7 +210,7 @@ def test_a_training_job_that_found_no_spot_capacity_moves_to_on_demand(
     variables = after_failure("training", SPOT)
 
     described, entered = run(
-        step_functions, fallback_machine(training_asl, "training", variables, [CAPACITY]), {}
+        step_functions, *fallback_machine(training_asl, "training", variables, [CAPACITY])
     )
 
     assert described["status"] == "SUCCEEDED", described.get("cause")

@@ -12,6 +12,7 @@ from mlops_local.engine.moto_compat import (
     application_autoscaling_policies_outlive_targets,
     context_start_time_not_a_string,
     dynamodb_writes_not_atomic,
+    fail_state_refuses_states_errors,
     glue_sync_interrupt_all,
     iam_policy_without_version,
     jsonata_not_evaluated,
@@ -46,6 +47,7 @@ WORKAROUNDS: dict[str, Workaround] = {
         sqs_send_counts_the_queue.WORKAROUND,
         context_start_time_not_a_string.WORKAROUND,
         jsonata_not_evaluated.WORKAROUND,
+        fail_state_refuses_states_errors.WORKAROUND,
         sagemaker_create_model_overwrites.WORKAROUND,
         application_autoscaling_policies_outlive_targets.WORKAROUND,
     )
