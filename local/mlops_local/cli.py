@@ -176,8 +176,10 @@ class Controller:
                 {
                     "name": execution["name"],
                     "status": execution["status"],
-                    # Succeeded is not deployed: the run may end rejected or at RunSkipped.
                     "ended_in": visits[-1].name if visits else None,
+                    # Succeeded is not deployed: the run's record says deployed, approved (batch-only),
+                    # rejected by the gate, or skipped (another run held the lease).
+                    "outcome": output.get("outcome"),
                     "gate_reasons": (output.get("gate") or {}).get("reasons", []),
                     "uploads": stats.get("uploads"),
                     "accounting": stats.get("accounting"),
@@ -197,15 +199,19 @@ class Controller:
 
     def status(self) -> dict[str, Any]:
         executions = []
+        sfn = self.runtime.client("stepfunctions")
         for machine in ("TrainingPipelineStateMachine", "BatchInferenceStateMachine"):
             for execution in self.runtime.executions(machine):
                 visits = self.runtime.history(execution["executionArn"])
                 current = next((v.name for v in reversed(visits) if v.exited is None), None)
+                # A run that succeeded says how in its record: deployed, approved, rejected, skipped.
+                output = sfn.describe_execution(executionArn=execution["executionArn"]).get("output")
                 executions.append(
                     {
                         "name": execution["name"],
                         "state_machine": machine,
                         "status": execution["status"],
+                        "outcome": json.loads(output or "{}").get("outcome"),
                         "current_state": current,
                         "started": str(execution["startDate"]),
                     }
@@ -841,18 +847,24 @@ def follow_training(poll_seconds: float = 1.0) -> int:
         if not trigger["pending_uploads"] and trigger["lease"] is None and not running:
             break
         time.sleep(poll_seconds)
-    runs = call("accounting")["runs"]
+    return print_runs(call("accounting")["runs"])
+
+
+def print_runs(runs: Sequence[dict[str, Any]]) -> int:
+    """Each run: how it ended, what it claimed, why the gate said no; 0 when the last one's model
+    went live or was approved for batch inference."""
     for run in runs:
         uploads = run["uploads"] or {}
         excluded = ", ".join(f"{label} ({why['reason']})" for label, why in run["excluded_labels"].items())
+        ended = f"{run['outcome']}" if run["outcome"] else f"at {run['ended_in']}"
         print(
-            f"{run['name']}: {run['status']} at {run['ended_in']}, {uploads.get('new', '?')} new upload(s)"
+            f"{run['name']}: {run['status']} ({ended}), {uploads.get('new', '?')} new upload(s)"
             f" ({uploads.get('previously_covered', 0)} from earlier runs)"
             + (f"; excluded labels: {excluded}" if excluded else "")
         )
         for reason in run["gate_reasons"]:
             print(f"  gate: {reason}")
-    return 0 if runs and runs[-1]["ended_in"] == "PipelineSucceeded" else 1
+    return 0 if runs and runs[-1]["outcome"] in ("deployed", "approved") else 1
 
 
 def history_lines(states: Sequence[dict[str, Any]]) -> list[str]:

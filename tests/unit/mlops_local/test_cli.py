@@ -24,6 +24,7 @@ from mlops_local.cli import (
     history_lines,
     job_entries,
     main,
+    print_runs,
     serve,
     trigger_line,
 )
@@ -147,6 +148,7 @@ class FakeRuntime:
             "stopDate": started + timedelta(minutes=3),
         }
         self.redriven: list[str] = []
+        self.output: dict[str, Any] | None = None  # the execution's output: a finished run's record
         self.jobs = type("Jobs", (), {"running": staticmethod(lambda: [])})()
         self.provisioned = type(
             "Stack", (), {"functions": [type("F", (), {"logical_id": "CheckDatasetFunction"})]}
@@ -157,6 +159,14 @@ class FakeRuntime:
 
     def history(self, arn: str) -> list[Visit]:
         return self.visits
+
+    def client(self, service: str) -> Any:
+        assert service == "stepfunctions", service
+        output = None if self.output is None else json.dumps(self.output)
+        described = {**self.execution, **({"output": output} if output else {})}
+        return type(
+            "StepFunctions", (), {"describe_execution": staticmethod(lambda executionArn: described)}
+        )()
 
     def trigger_state(self) -> dict[str, Any]:
         return state()
@@ -387,6 +397,38 @@ def test_status_names_the_latest_failure_and_why(capsys, up) -> None:
         "States.TaskFailed",
     )
     assert GLUE_ERROR in latest["reason"]
+
+
+def test_status_says_how_a_finished_run_ended(capsys, up) -> None:
+    up.execution["status"] = "SUCCEEDED"
+    up.output = {"outcome": "rejected", "gate": {"passed": False}}
+    up.visits[:] = [Visit("Notify", "Task"), Visit("PipelineSucceeded", "Succeed")]
+
+    _, out, _ = run_cli(capsys, "status")
+
+    (execution,) = json.loads(out)["executions"]
+    assert (execution["status"], execution["outcome"]) == ("SUCCEEDED", "rejected")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code"), [("deployed", 0), ("approved", 0), ("rejected", 1), ("skipped", 1), (None, 1)]
+)
+def test_upload_wait_succeeds_only_when_the_model_went_live_or_was_approved(capsys, outcome, code) -> None:
+    run = {
+        "name": "upload-1",
+        "status": "FAILED" if outcome is None else "SUCCEEDED",
+        "ended_in": "PrepareDataset" if outcome is None else "PipelineSucceeded",
+        "outcome": outcome,
+        "gate_reasons": ["FAIL accuracy 0.2791 < 0.9000"] if outcome == "rejected" else [],
+        "uploads": {"new": 240},
+        "excluded_labels": {},
+    }
+
+    assert print_runs([run]) == code
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(
+        f"upload-1: {run['status']} ({outcome or 'at PrepareDataset'}), 240 new upload(s)"
+    )
 
 
 def test_status_shows_each_dead_letter_queues_depth(capsys, up) -> None:
