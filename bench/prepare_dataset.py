@@ -34,7 +34,9 @@ from prepare_dataset import JobConfig, local_spark_session, prepare_dataset, shi
 
 from mlops_local.synthetic_images import generate_dataset  # noqa: E402
 
-SIZES = (1_000, 10_000)
+SIZES = (1_000, 10_000, 50_000)
+# Spark/loop rate ratio each size must reach on 2 cores; 1,000 images is there for the fixed costs.
+TARGET_RATIOS = {10_000: 1.0, 50_000: 1.5}
 CLASSES = ("ok", "scratch", "dent", "crack")
 IMAGE_SIZE = 64
 
@@ -120,21 +122,25 @@ def main() -> None:
             unit="images/s",
             baseline=run["loop_images_per_second"],
             baseline_what="same work in one Python process",
-            ratio=round(run["spark_images_per_second"] / run["loop_images_per_second"], 2),
+            ratio=round(ratio := run["spark_images_per_second"] / run["loop_images_per_second"], 2),
+            target=f">= {TARGET_RATIOS[size]}x the loop" if size in TARGET_RATIOS else None,
+            # On the unrounded ratio: 0.996 is not 1.0.
+            met=ratio >= TARGET_RATIOS[size] if size in TARGET_RATIOS else None,
         )
         for size, run in runs.items()
     ]
-    small, large = (runs[size] for size in SIZES)
+    ratios = ", ".join(
+        f"{run['spark_images_per_second'] / run['loop_images_per_second']:.2f} at {size:,} images"
+        for size, run in runs.items()
+    )
     notes = (
-        f"Spark/loop rate ratio: {small['spark_images_per_second'] / small['loop_images_per_second']:.2f} at"
-        f" {SIZES[0]:,} images, {large['spark_images_per_second'] / large['loop_images_per_second']:.2f} at"
-        f" {SIZES[1]:,}, on {cores} cores. The per-image work (full decode, resize, PNG encode, features,"
-        " SHA-256) is about the same on both sides; Spark adds fixed costs per action (scheduling,"
-        " Arrow transfer of the file bytes to Python workers, the deduplication shuffle, caching,"
-        " separate collect, aggregate and write actions) that a small dataset cannot amortise, and on"
-        " a machine this small the JVM competes with the Python workers for the same cores. Spark's"
-        " value is that the same plan runs unchanged on a Glue cluster, where the decode stage"
-        " scales with the workers' cores and nothing is bounded by one process's memory."
+        f"Spark/loop rate ratio: {ratios}, on {cores} cores. The per-image work (full decode, resize,"
+        " PNG encode, features, SHA-256) is the same on both sides and is done once: Spark reads and"
+        " prepares every object in one pass whose result stays cached on the executors, hands the"
+        " driver its metadata (no image bytes), and writes each split with a filter on that cache (no"
+        " shuffle, no join). What Spark adds is the JVM (reading files, Arrow batches to and from the"
+        " Python workers, the cache, Parquet), on the same 2 cores as the Python workers; at 1,000"
+        " images its fixed costs per action (scheduling, starting Python workers) are not yet amortised."
     )
     write_result(
         BenchResult(

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import boto3
 from pyspark import StorageLevel
 from pyspark.context import SparkContext
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -66,7 +66,10 @@ except ImportError:
 LOG = logging.getLogger("prepare_dataset")
 ROWS_PER_SHARD = 2_000  # ~20 MB of 64x64 PNGs per Parquet file: few files, still parallel to read
 ARROW_BATCH_ROWS = 64  # images per batch handed to Python: bounds executor memory for large photos
-PARTITIONS_PER_CORE = 4
+# Each mapInPandas task costs about 0.3 s of a core beyond its images (Arrow streams, scheduling):
+# 2 tasks per core is 10 % faster than 4 at 10,000 images and 2x faster than 16 (bench/prepare_dataset),
+# while still letting a core that finishes early take over the last task.
+PARTITIONS_PER_CORE = 2
 # A local job run on small data spends most of its time in a cold JVM (class loading, compiling
 # Spark's code), not on data: the C1 compiler alone compiles sooner and the serial collector starts
 # lighter (about 39 s -> 23 s for 160 images on 2 cores). Not for long runs (benchmarks): C1 code
@@ -78,6 +81,16 @@ OBJECT_FIELDS = ("location", "key", "source", "label", "split", "sha256")
 DUPLICATE_FIELDS = ("location", "key", "source", "sha256", "kept_key")
 EXCLUDED_LABEL = "excluded_label"  # the quarantine reason code of objects under an excluded label
 QUARANTINE_FIELDS = ("location", "key", "source", "reason")
+# Everything the driver decides on: no image bytes (``image``), a few hundred bytes per object.
+METADATA_FIELDS = (
+    *OBJECT_FIELDS,
+    "reason",
+    "modified",
+    "channel_sum",
+    "channel_sum_sq",
+    "pixels",
+    "features",
+)
 # The modules the executors import; on Glue --extra-py-files ships them, locally addPyFile does.
 WORKER_MODULES = (image_preparation, object_layout, image_features, image_decoding)
 
@@ -289,7 +302,14 @@ class DatasetResult:
 
 
 def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
-    """The Spark plan: read, prepare per object, deduplicate, split, check, write."""
+    """The Spark plan: read and prepare every object once, decide on metadata, write the kept images.
+
+    Two kinds of Spark work, and no shuffle: one pass over the bytes (each object read, decoded,
+    normalised, hashed and measured once, its result cached on the executors) that hands the driver
+    each object's metadata, then one write per split that joins the cache with the kept locations.
+    Everything in between (copies, excluded labels, accounting, statistics) is plain Python on the
+    metadata, a few hundred bytes per object.
+    """
     roots = parse_source_roots(config.source_paths, config.s3_mirror)
     output = parse_source_roots(config.dataset_uri)[0]
     if any(output.location.startswith(root.location) for root in roots):
@@ -299,19 +319,13 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
     listing = list_source_objects(roots, window)
     listed = listing.objects
     records = _read_records(spark, config, roots).persist(StorageLevel.MEMORY_AND_DISK)
-    ranked = _ranked(records, excluded=())
     try:
         started = time.perf_counter()
-        rejected = _rows(
-            records.where(F.col("reason").isNotNull()).select(*QUARANTINE_FIELDS, "label", "modified")
-        )
-        valid = _rows(ranked.select(*OBJECT_FIELDS, "modified", "kept_key", "copy_rank"))
-        LOG.info(
-            "read and prepared %d objects in %.1f s",
-            len(rejected) + len(valid),
-            time.perf_counter() - started,
-        )
-        read = {row["location"] for row in rejected + valid}
+        read = _rows(records.select(*METADATA_FIELDS))
+        LOG.info("read and prepared %d objects in %.1f s", len(read), time.perf_counter() - started)
+        rejected = [row for row in read if row["reason"] is not None]
+        valid = [row for row in read if row["reason"] is None]
+        seen = {row["location"] for row in read}
         unread = [
             {
                 "location": location,
@@ -321,22 +335,18 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
                 "modified": listed[location].modified,
                 "reason": unread_reason(location, roots, listed[location].size),
             }
-            for location in sorted(set(listed) - read)
+            for location in sorted(set(listed) - seen)
             for place in [place_object(location, roots)]
         ]
-        labels_seen = {row["label"] for row in rejected + valid if row["label"]}
+        labels_seen = {row["label"] for row in read if row["label"]}
         excluded = labels_to_exclude(labels_seen, valid, config.min_images_per_class)
-        remaining = valid
         if excluded:
             LOG.warning("labels excluded for too few usable images: %s", excluded)
-            # Ranked again without them: a copy in another label of an image whose kept copy was
-            # under an excluded label becomes the kept one (labels_to_exclude counted it so).
-            ranked.unpersist()
-            ranked = _ranked(records, excluded=sorted(excluded))
-            remaining = _rows(ranked.select(*OBJECT_FIELDS, "kept_key", "copy_rank"))
-        records.unpersist()
-        objects = [_only(row, OBJECT_FIELDS) for row in remaining if row["copy_rank"] == 1]
-        duplicates = [_only(row, DUPLICATE_FIELDS) for row in remaining if row["copy_rank"] > 1]
+        # Ranked without the excluded labels: a copy in another label of an image whose kept copy
+        # was under an excluded label becomes the kept one (labels_to_exclude counted it so).
+        kept, copies = rank_copies([row for row in valid if row["label"] not in excluded])
+        objects = [_only(row, OBJECT_FIELDS) for row in kept]
+        duplicates = [dict(_only(row, DUPLICATE_FIELDS[:-1]), kept_key=kept_key) for row, kept_key in copies]
         reasons = {label: excluded_reason(label, usable, config) for label, usable in excluded.items()}
         # Usable objects of an excluded label go to quarantine with that reason; those already
         # quarantined keep their own, more specific reason. Either way each is accounted once.
@@ -353,8 +363,6 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
         )
         accounting = account(listed, objects, duplicates, quarantine)
         per_label = Counter(row["label"] for row in rejected + valid + unread)
-        started = time.perf_counter()
-        kept = ranked.where(F.col("copy_rank") == 1)
         stats = dataset_stats(
             config,
             objects=objects,
@@ -368,15 +376,19 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
                 label: {"reason": reasons[label], "usable": usable, "objects": per_label[label]}
                 for label, usable in sorted(excluded.items())
             },
-            channel_sums=_channel_sums(kept.where(F.col("split") == "train")),
-            feature_baseline=_feature_baseline(kept),
+            channel_sums=channel_sums([row for row in kept if row["split"] == "train"]),
+            feature_baseline=feature_baseline(kept),
         )
-        LOG.info("statistics in %.1f s", time.perf_counter() - started)
         started = time.perf_counter()
-        _write_splits(kept, config, Counter(row["split"] for row in objects))
+        _write_splits(
+            records,
+            config,
+            Counter(row["split"] for row in objects),
+            excluded_labels=excluded,
+            duplicates=[row["location"] for row in duplicates],
+        )
         LOG.info("wrote the splits in %.1f s", time.perf_counter() - started)
     finally:
-        ranked.unpersist()
         records.unpersist()
     manifest = {
         "dataset_version": config.dataset_version,
@@ -423,27 +435,10 @@ def _read_records(spark: SparkSession, config: JobConfig, roots: Sequence[Source
         end = _EPOCH + timedelta(seconds=until + 1)
         files = files.where(F.col("modificationTime") < F.lit(end))
     raw = files.select("path", "content", F.unix_seconds("modificationTime").alias("modified"))
-    # The reader makes a partition per ~32 small files; merging them (no shuffle) keeps every core
-    # busy while saving the per-task overhead of hundreds of tiny tasks in each later action.
+    # The reader makes a partition per ~32 small files; merging them (no shuffle) into a few tasks per
+    # core keeps every core busy while saving the overhead of hundreds of tiny tasks.
     raw = raw.coalesce(spark.sparkContext.defaultParallelism * PARTITIONS_PER_CORE)
     return raw.mapInPandas(partial(image_preparation.prepare_batches, settings=settings), _record_schema())
-
-
-def _ranked(records: DataFrame, excluded: Sequence[str]) -> DataFrame:
-    """The valid records outside ``excluded`` labels, each with its copy rank among identical bytes.
-
-    Rank 1 (the smallest key, then location) is kept; the others are duplicates of ``kept_key``.
-    ``labels_to_exclude`` applies the same rule on the driver: keep the two in step.
-    """
-    usable = records.where(F.col("reason").isNull())
-    if excluded:
-        usable = usable.where(~F.col("label").isin(list(excluded)))
-    by_content = Window.partitionBy("sha256").orderBy("key", "location")
-    return usable.select(
-        "*",
-        F.row_number().over(by_content).alias("copy_rank"),
-        F.first("key").over(by_content).alias("kept_key"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _rows(frame: DataFrame) -> list[dict[str, Any]]:
@@ -451,37 +446,25 @@ def _rows(frame: DataFrame) -> list[dict[str, Any]]:
     return [row.asDict() for row in frame.collect()]
 
 
-def _channel_sums(train: DataFrame) -> tuple[list[float], list[float], int]:
+def _write_splits(
+    records: DataFrame,
+    config: JobConfig,
+    counts: Mapping[str, int],
+    *,
+    excluded_labels: Collection[str],
+    duplicates: Collection[str],
+) -> None:
+    """One Parquet folder per split, ``ceil(rows / ROWS_PER_SHARD)`` files sorted by key.
 
-    row = train.agg(
-        *[F.sum(F.col("channel_sum")[i]).alias(f"s{i}") for i in range(3)],
-        *[F.sum(F.col("channel_sum_sq")[i]).alias(f"q{i}") for i in range(3)],
-        F.sum("pixels").alias("pixels"),
-    ).collect()[0]
-    return (
-        [row[f"s{i}"] or 0.0 for i in range(3)],
-        [row[f"q{i}"] or 0.0 for i in range(3)],
-        row["pixels"] or 0,
-    )
-
-
-def _feature_baseline(kept: DataFrame) -> dict[str, dict[str, float]]:
-
-    values = kept.select(F.explode("features").alias("feature", "value"))
-    rows = values.groupBy("feature").agg(
-        F.mean("value").alias("mean"),
-        F.stddev_pop("value").alias("std"),
-        F.min("value").alias("min"),
-        F.max("value").alias("max"),
-    )
-    return {
-        row["feature"]: {name: float(row[name]) for name in ("mean", "std", "min", "max")}
-        for row in sorted(rows.collect(), key=lambda row: row["feature"])
-    }
-
-
-def _write_splits(kept: DataFrame, config: JobConfig, counts: Counter[str]) -> None:
-
+    The kept images are the valid records less the excluded labels and the duplicates' locations:
+    a filter on the cached records where they are (no join, no image bytes moved). Duplicates are
+    the exception in an upload, so the list the plan carries stays short.
+    """
+    kept = records.where(F.col("reason").isNull())
+    if excluded_labels:
+        kept = kept.where(~F.col("label").isin(sorted(excluded_labels)))
+    if duplicates:
+        kept = kept.where(~F.col("location").isin(sorted(duplicates)))
     columns: list[Column | str] = [
         "key",
         "source",
@@ -527,29 +510,43 @@ def _record_schema() -> T.StructType:
 # --- rules on metadata (driver side, no Spark) -----------------------------------------------------
 
 
+def first_copies(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The kept copy of each content hash: the first by (key, location) among identical bytes."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = first.get(row["sha256"])
+        if held is None or (row["key"], row["location"]) < (held["key"], held["location"]):
+            first[row["sha256"]] = row
+    return first
+
+
+def rank_copies(
+    valid: Iterable[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Split valid rows into the kept copy of each content and the others, each with its kept key."""
+    rows = list(valid)
+    first = first_copies(rows)
+    kept = list(first.values())
+    copies = [(row, first[row["sha256"]]["key"]) for row in rows if first[row["sha256"]] is not row]
+    return kept, copies
+
+
 def labels_to_exclude(
     labels_seen: Collection[str], valid: Sequence[dict[str, Any]], minimum: int
 ) -> dict[str, int]:
     """Labels left with fewer than ``minimum`` usable images, each with its usable count.
 
-    Usable: valid and the kept copy of its bytes, the first by (key, location) among identical
-    bytes (the rule ``_ranked`` applies in Spark). A label can lose images to copies under other
-    labels, and gets them back when those labels go, so labels are dropped in rounds: first those
-    that cannot reach the minimum even with every copy back (a ``typo/`` folder with one stray or
-    broken file), then, once none of those is left, the ones still short. A label once excluded
-    stays so; dropping one never lowers another's count, so the rounds end.
+    Usable: valid and the kept copy of its bytes (``first_copies``). A label can lose images to
+    copies under other labels, and gets them back when those labels go, so labels are dropped in
+    rounds: first those that cannot reach the minimum even with every copy back (a ``typo/`` folder
+    with one stray or broken file), then, once none of those is left, the ones still short. A label
+    once excluded stays so; dropping one never lowers another's count, so the rounds end.
     """
     own = Counter(label for label, _sha256 in {(row["label"], row["sha256"]) for row in valid})
     excluded: dict[str, int] = {}
     while True:
-        first: dict[str, tuple[str, str, str]] = {}
-        for row in valid:
-            if row["label"] in excluded:
-                continue
-            candidate = (row["key"], row["location"], row["label"])
-            if row["sha256"] not in first or candidate < first[row["sha256"]]:
-                first[row["sha256"]] = candidate
-        usable = Counter(label for _key, _location, label in first.values())
+        first = first_copies(row for row in valid if row["label"] not in excluded)
+        usable = Counter(row["label"] for row in first.values())
         short = {
             label: usable[label]
             for label in sorted(labels_seen)
@@ -559,6 +556,31 @@ def labels_to_exclude(
             return excluded
         hopeless = {label: count for label, count in short.items() if own[label] < minimum}
         excluded.update(hopeless or short)
+
+
+def channel_sums(train: Iterable[dict[str, Any]]) -> tuple[list[float], list[float], int]:
+    """Per-channel sums and sums of squares over every pixel of the train split's kept images."""
+    rows = list(train)
+    return (
+        [math.fsum(row["channel_sum"][channel] for row in rows) for channel in range(3)],
+        [math.fsum(row["channel_sum_sq"][channel] for row in rows) for channel in range(3)],
+        sum(row["pixels"] for row in rows),
+    )
+
+
+def feature_baseline(kept: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean, population standard deviation, min and max of each image feature over the kept images."""
+    values: dict[str, list[float]] = {}
+    for row in kept:
+        for name, value in row["features"].items():
+            values.setdefault(name, []).append(value)
+    baseline = {}
+    for name, column in sorted(values.items()):
+        mean = math.fsum(column) / len(column)
+        # Two passes (mean first): exact enough for features of any scale, unlike E[x^2] - E[x]^2.
+        std = math.sqrt(math.fsum((value - mean) ** 2 for value in column) / len(column))
+        baseline[name] = {"mean": mean, "std": std, "min": min(column), "max": max(column)}
+    return baseline
 
 
 def excluded_reason(label: str, usable: int, config: JobConfig) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,32 @@ def template() -> dict[str, Any]:
     from mlops_local.engine.template import read_template
 
     return read_template(TEMPLATE)
+
+
+def built_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """The folder ``name``, filled by ``build`` once per test run and shared by every xdist worker.
+
+    Each pytest-xdist worker is its own process with its own session fixtures, so ``make test``'s
+    two workers would each train the same model. The workers of one run share the parent of their
+    base temp folders (pytest-xdist's recipe for session fixtures that run once): the first worker
+    to take the lock builds, the others wait and read. Without xdist that parent is shared by every
+    run of the user, so a plain pytest run builds in its own temp folder.
+    """
+    from filelock import FileLock  # Here: the Lambda side's test environment has no use for it.
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            # A worker that failed while building leaves no marker: the next one builds afresh.
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder

@@ -13,12 +13,16 @@ import train
 
 from mlops_local.executors.training import script_mode_environment
 from mlops_local.synthetic_images import write_training_shards
+from tests.conftest import built_once_per_run
 
 
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A 4-class dataset of 100 photos per class at 64x64, shared by the whole session."""
-    return write_training_shards(tmp_path_factory.mktemp("dataset"), images_per_class=100)
+    """A 4-class dataset of 100 photos per class at 64x64, shared by the whole run."""
+    root = built_once_per_run(
+        tmp_path_factory, "small-dataset", lambda folder: write_training_shards(folder, images_per_class=100)
+    )
+    return {split: root / split for split in ("train", "validation", "test")}
 
 
 def training_environment(dataset: dict[str, Path], work: Path) -> dict[str, str]:
@@ -50,7 +54,9 @@ def dataset_writer():
 
 @pytest.fixture(scope="session")
 def trained_model_dir(small_dataset: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained once per session by the real entry point (in process)."""
-    work = tmp_path_factory.mktemp("training-job")
-    assert train.main(TEST_ARGS, training_environment(small_dataset, work)) == 0
-    return work / "model"
+    """A model trained once per run by the real entry point (in process), read by every worker."""
+
+    def train_model(work: Path) -> None:
+        assert train.main(TEST_ARGS, training_environment(small_dataset, work)) == 0
+
+    return built_once_per_run(tmp_path_factory, "training-job", train_model) / "model"

@@ -22,7 +22,7 @@ from mlops_local.executors.base import ExecutionContext
 from mlops_local.executors.faults import FaultPlan
 from mlops_local.executors.training import script_mode_environment
 from mlops_local.synthetic_images import dataset_rows, generate_dataset, write_dataset_shard
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, built_once_per_run
 
 REGION = "us-east-1"
 BUCKET = "artifacts"
@@ -183,11 +183,13 @@ def write_parquet_split(folder: Path, images_per_class: int, *, seed: int, image
 @pytest.fixture(scope="session")
 def real_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train and validation splits of a tiny synthetic dataset, as the Glue job writes them."""
-    root = tmp_path_factory.mktemp("dataset")
-    for split, seed in (("train", 1), ("validation", 2)):
-        (root / split).mkdir()
-        write_parquet_split(root / split, 6, seed=seed)
-    return root
+
+    def write_splits(root: Path) -> None:
+        for split, seed in (("train", 1), ("validation", 2)):
+            (root / split).mkdir()
+            write_parquet_split(root / split, 6, seed=seed)
+
+    return built_once_per_run(tmp_path_factory, "real-dataset", write_splits)
 
 
 def train_real_model(dataset: Path, workdir: Path, version: str) -> Path:
@@ -221,8 +223,12 @@ def train_real_model(dataset: Path, workdir: Path, version: str) -> Path:
 
 @pytest.fixture(scope="session")
 def real_models(real_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two versions of the real model (model.tar.gz each), trained once per test session."""
-    return {
-        version: train_real_model(real_dataset, tmp_path_factory.mktemp(version), version)
-        for version in ("model-v1", "model-v2")
-    }
+    """Two versions of the real model (model.tar.gz each), trained once per test run."""
+    versions = ("model-v1", "model-v2")
+
+    def train_both(root: Path) -> None:
+        for version in versions:
+            train_real_model(real_dataset, root / version, version)
+
+    root = built_once_per_run(tmp_path_factory, "real-models", train_both)
+    return {version: root / version / "model.tar.gz" for version in versions}
