@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from image_decoding import decode_image
 from image_features import IMAGE_FEATURE_NAMES
+from image_preparation import ImageLimits, prepare_image
 from moto import mock_aws
 from object_layout import parse_source_roots
 from PIL import Image
@@ -27,11 +28,14 @@ from prepare_dataset import (
     JobConfig,
     UploadWindow,
     account,
+    channel_sums,
     check_usable,
+    feature_baseline,
     labels_to_exclude,
     list_source_objects,
     parse_arguments,
     prepare_dataset,
+    rank_copies,
     upload_counts,
 )
 from pyspark.sql import SparkSession
@@ -196,6 +200,52 @@ def test_labels_short_only_by_sharing_copies_with_each_other_are_both_excluded()
     ]
 
     assert labels_to_exclude({"ok", "crack", "dent"}, valid, minimum=3) == {"crack": 2, "dent": 2}
+
+
+def test_the_smallest_key_keeps_the_bytes_and_the_location_breaks_a_tie() -> None:
+    valid = [
+        _valid("b/dent/1", "dent", "x"),
+        _valid("a/ok/9", "ok", "x"),
+        {"location": "s3://z/a/ok/9", "key": "a/ok/9", "label": "ok", "sha256": "x"},
+        _valid("a/ok/1", "ok", "y"),
+    ]
+
+    kept, copies = rank_copies(valid)
+
+    assert sorted(row["location"] for row in kept) == ["/in/a/ok/1", "/in/a/ok/9"]
+    assert sorted((row["location"], kept_key) for row, kept_key in copies) == [
+        ("/in/b/dent/1", "a/ok/9"),
+        ("s3://z/a/ok/9", "a/ok/9"),
+    ]
+
+
+def test_channel_statistics_sum_every_train_image() -> None:
+    rows = [
+        {"channel_sum": [1.0, 2.0, 3.0], "channel_sum_sq": [0.5, 1.0, 1.5], "pixels": 4},
+        {"channel_sum": [0.1, 0.2, 0.3], "channel_sum_sq": [0.01, 0.02, 0.03], "pixels": 4},
+    ]
+
+    sums, squares, pixels = channel_sums(rows)
+
+    assert sums == pytest.approx([1.1, 2.2, 3.3])
+    assert squares == pytest.approx([0.51, 1.02, 1.53])
+    assert pixels == 8
+    assert channel_sums([]) == ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], 0)
+
+
+def test_the_feature_baseline_is_mean_population_std_min_and_max() -> None:
+    values = [0.2, 0.4, 0.9, 1e6 + 0.5]
+    rows = [{"features": {"brightness": value, "width": 64.0}} for value in values]
+    mean = sum(values) / len(values)
+
+    baseline = feature_baseline(rows)
+
+    assert list(baseline) == ["brightness", "width"]
+    assert baseline["brightness"]["mean"] == pytest.approx(mean)
+    std = (sum((value - mean) ** 2 for value in values) / len(values)) ** 0.5
+    assert baseline["brightness"]["std"] == pytest.approx(std)
+    assert (baseline["brightness"]["min"], baseline["brightness"]["max"]) == (0.2, 1e6 + 0.5)
+    assert baseline["width"] == {"mean": 64.0, "std": 0.0, "min": 64.0, "max": 64.0}
 
 
 def _check(labels: set[str], excluded: dict[str, int], kept: list[str]) -> None:
@@ -448,6 +498,27 @@ def test_stats_count_classes_and_describe_the_images(awkward_run) -> None:
     assert stats["uploads"] == {"since": None, "until": None, "new": uploaded, "previously_covered": 0,
                                 "after_snapshot": 0}  # fmt: skip
     assert stats["excluded_labels"] == {}
+
+
+@pytest.mark.slow
+def test_the_statistics_are_those_of_the_kept_images_prepared_one_by_one(awkward_run) -> None:
+    # The driver computes them from what the executors measured: the same as measuring each kept
+    # file again here (channel statistics over the train split, the baseline over every split).
+    result, _ = awkward_run
+    prepared = {
+        row["key"]: prepare_image(Path(row["key"]).read_bytes(), image_size=32, limits=ImageLimits())
+        for row in result.manifest["objects"]
+    }
+    train = [prepared[row["key"]] for row in result.manifest["objects"] if row["split"] == "train"]
+    pixels = sum(image.pixels for image in train)
+    mean = [sum(image.channel_sum[channel] for image in train) / pixels for channel in range(3)]
+    baseline = result.stats["feature_baseline"]
+
+    assert result.stats["channel_mean"] == pytest.approx(mean)
+    for name in IMAGE_FEATURE_NAMES:
+        values = [image.features[name] for image in prepared.values()]
+        assert baseline[name]["mean"] == pytest.approx(sum(values) / len(values)), name
+        assert (baseline[name]["min"], baseline[name]["max"]) == (min(values), max(values)), name
 
 
 @pytest.mark.slow
