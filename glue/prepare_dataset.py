@@ -67,7 +67,7 @@ LOG = logging.getLogger("prepare_dataset")
 ROWS_PER_SHARD = 2_000  # ~20 MB of 64x64 PNGs per Parquet file: few files, still parallel to read
 ARROW_BATCH_ROWS = 64  # images per batch handed to Python: bounds executor memory for large photos
 # Each mapInPandas task costs about 0.3 s of a core beyond its images (Arrow streams, scheduling):
-# 2 tasks per core is 10 % faster than 4 at 10,000 images and 2x faster than 16 (bench/prepare_dataset),
+# 2 tasks per core is about 10 % faster than 4 at 10,000 images and 1.6x faster than 16,
 # while still letting a core that finishes early take over the last task.
 PARTITIONS_PER_CORE = 2
 # A local job run on small data spends most of its time in a cold JVM (class loading, compiling
@@ -306,7 +306,7 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
 
     Two kinds of Spark work, and no shuffle: one pass over the bytes (each object read, decoded,
     normalised, hashed and measured once, its result cached on the executors) that hands the driver
-    each object's metadata, then one write per split that joins the cache with the kept locations.
+    each object's metadata, then one write per split that filters the cache down to the kept images.
     Everything in between (copies, excluded labels, accounting, statistics) is plain Python on the
     metadata, a few hundred bytes per object.
     """
