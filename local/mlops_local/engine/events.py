@@ -63,6 +63,18 @@ class Schedule:
     role_arn: str = ""  # the role Scheduler starts the target with
 
 
+def _matches(rule: EventRule, event: dict[str, Any]) -> bool:
+    if not rule.enabled or rule.pattern is None:
+        return False
+    return _compiled_pattern(json.dumps(rule.pattern)).matches_event(event)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_pattern(pattern_json: str) -> EventPattern:
+    """moto's matcher for a rule's pattern, parsed and validated once per distinct pattern."""
+    return EventPattern.load(pattern_json)
+
+
 class EventRouter:
     """Delivers events to the template's rules that target Lambda functions or state machines."""
 
@@ -74,17 +86,14 @@ class EventRouter:
         self._threads: list[threading.Thread] = []
 
     def matching_rules(self, event: dict[str, Any]) -> list[EventRule]:
-        return [
-            rule
-            for rule in self._rules
-            if rule.enabled
-            and rule.pattern is not None
-            and EventPattern.load(json.dumps(rule.pattern)).matches_event(event)  # type: ignore[arg-type]
-        ]
+        return [rule for rule in self._rules if _matches(rule, event)]
 
     def dispatch(self, event: dict[str, Any], *, wait: bool = False) -> None:
         """Deliver ``event`` to every matching rule's targets (asynchronously, as EventBridge does)."""
-        for rule in self.matching_rules(event):
+        # Rules whose targets moto delivers (queues) are not matched here: every upload comes this way.
+        for rule in self._rules:
+            if not (rule.lambda_targets or rule.state_machine_targets) or not _matches(rule, event):
+                continue
             for arn, target_input in rule.lambda_targets:
                 payload = json.loads(target_input) if target_input else event
                 self._start(functools.partial(self._invoke, rule, arn, payload), wait)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mlops_local.engine.moto_compat import (
     application_autoscaling_policies_outlive_targets,
+    backend_lookup_scans_every_service,
     context_start_time_not_a_string,
     dynamodb_writes_not_atomic,
     fail_state_refuses_states_errors,
@@ -36,6 +37,7 @@ from mlops_local.engine.moto_compat.registry import (
 WORKAROUNDS: dict[str, Workaround] = {
     workaround.name: workaround
     for workaround in (
+        backend_lookup_scans_every_service.WORKAROUND,
         iam_policy_without_version.WORKAROUND,
         glue_sync_interrupt_all.WORKAROUND,
         sagemaker_sync_unsupported.WORKAROUND,

@@ -36,7 +36,11 @@ def _patches() -> Patches:
         moto_event = {**event, "time": datetime.now(UTC).timestamp()}
         for event_bus in events_backends[account_id][bucket.region_name].event_buses.values():
             for rule in event_bus.rules.values():
-                rule.send_to_targets(moto_event, transform_input=False)  # type: ignore[arg-type]
+                # moto matches a rule's pattern before it looks at the rule's targets, copying the
+                # event through JSON for each: a rule with none here (the stack's Lambda and state
+                # machine targets are the event router's) has nothing to send.
+                if rule.targets:
+                    rule.send_to_targets(moto_event, transform_input=False)  # type: ignore[arg-type]
 
     yield replace(s3_notifications, "_send_event_bridge_message", send)
 

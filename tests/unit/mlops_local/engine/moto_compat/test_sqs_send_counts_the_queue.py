@@ -1,10 +1,11 @@
-"""moto reads the clock for every queued message each time it sends one; AWS sends in constant time."""
+"""moto counts the whole queue each time it sends a message; AWS sends in constant time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.sqs import models
 
 from mlops_local.engine.moto_compat.sqs_send_counts_the_queue import WORKAROUND
@@ -27,28 +28,46 @@ def clock_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return reads
 
 
-def _send_one_more(clock_reads: list[int]) -> str:
-    """Queue a backlog, then send one message; ``clock_reads`` counts that send's reads only."""
+def _send_one_more(clock_reads: list[int], backlog: int = BACKLOG) -> int:
+    """Queue a backlog, then send one message; return how often that send read the clock."""
     sqs = client("sqs")
-    url = str(sqs.create_queue(QueueName="q")["QueueUrl"])
-    for index in range(BACKLOG):
+    url = str(sqs.create_queue(QueueName=f"q{backlog}")["QueueUrl"])
+    for index in range(backlog):
         sqs.send_message(QueueUrl=url, MessageBody=str(index))
     clock_reads.clear()
     sqs.send_message(QueueUrl=url, MessageBody="one more")
-    return url
+    return len(clock_reads)
 
 
 def test_stock_moto_reads_the_clock_for_every_queued_message(stock: None, clock_reads: list[int]) -> None:
-    _send_one_more(clock_reads)
-    assert len(clock_reads) >= BACKLOG
+    assert _send_one_more(clock_reads) >= BACKLOG
 
 
-def test_the_workaround_alone_sends_with_a_few_clock_reads(
+def test_the_workaround_alone_sends_in_the_same_time_whatever_the_backlog(
     apply: Callable[..., None], clock_reads: list[int]
 ) -> None:
     apply(WORKAROUND)
-    _send_one_more(clock_reads)
-    assert len(clock_reads) <= 5
+    # The message's own timestamps only: the send counts nothing.
+    assert _send_one_more(clock_reads, backlog=BACKLOG) == _send_one_more(clock_reads, backlog=0) <= 3
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["stock", "workaround"])
+def test_fifo_content_based_deduplication_is_the_same_with_and_without_it(
+    apply: Callable[..., None], patched: bool
+) -> None:
+    if patched:
+        apply(WORKAROUND)
+    sqs = client("sqs")
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName="q.fifo", Attributes=attributes)["QueueUrl"]
+    for body in ("same", "same", "other"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["same", "other"]
+    # Without content-based deduplication a FIFO send must carry its own id, as on AWS.
+    plain = sqs.create_queue(QueueName="plain.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(ClientError, match="MessageDeduplicationId"):
+        sqs.send_message(QueueUrl=plain, MessageBody="x", MessageGroupId="g")
 
 
 @pytest.mark.parametrize("patched", [False, True], ids=["stock", "workaround"])
