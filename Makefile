@@ -48,6 +48,14 @@ endif
 TORCH := torch==2.13.0
 LOCK_FLAGS := --quiet --python-platform x86_64-unknown-linux-gnu
 
+# The environments that start many interpreters (the tests' workers, each Glue job's driver and
+# Spark's Python workers, each training job) get their bytecode compiled once at install: uv writes
+# none by default, and where PYTHONDONTWRITEBYTECODE is set no interpreter writes any either, so
+# each one compiled pandas, torch, moto... from source again (half of a Spark Python worker's time
+# in the end-to-end tests). Measured on 2 cores: the install 25 s longer, the tests 94 s shorter
+# (460 -> 366 s). The tools run once per lint (sam, checkov) are left as they are.
+COMPILE := --compile-bytecode
+
 $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
@@ -58,7 +66,7 @@ PACKAGES := layers/common planning local
 $(VENV)/.installed: requirements/lock/dev.txt | $(UV)
 	rm -rf $(VENV)
 	$(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet --python $(VENV)/bin/python -r requirements/lock/dev.txt $(TORCH)
+	$(UV) pip install --quiet $(COMPILE) --python $(VENV)/bin/python -r requirements/lock/dev.txt $(TORCH)
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/lock/sam.txt | $(UV)
@@ -85,7 +93,7 @@ $(MUTATION_VENV)/.installed: requirements/lock/mutation.txt | $(UV)
 $(LAMBDA_VENV)/.installed: requirements/lock/lambda-tests.txt $(addsuffix /pyproject.toml,$(PACKAGES)) | $(UV)
 	rm -rf $(LAMBDA_VENV)
 	PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" $(UV) venv --quiet --python $(LAMBDA_PYTHON) $(LAMBDA_VENV)
-	$(UV) pip install --quiet --python $(LAMBDA_VENV)/bin/python -r requirements/lock/lambda-tests.txt -e layers/common
+	$(UV) pip install --quiet $(COMPILE) --python $(LAMBDA_VENV)/bin/python -r requirements/lock/lambda-tests.txt -e layers/common
 	$(UV) pip install --quiet --python $(LAMBDA_VENV)/bin/python --no-deps -e planning -e local
 	touch $@
 
