@@ -27,7 +27,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 ENV ?= dev
 
-.PHONY: help setup lock demo test test-main test-fast test-lambda-py313 lint lint-beside lint-code lint-template format build deploy bench mutation clean
+.PHONY: help setup lock demo test test-fast test-lambda-py313 lint lint-code lint-template format build deploy bench mutation clean
 
 help:
 	@echo "make demo     run the whole pipeline locally (no AWS account, no Docker)"
@@ -136,26 +136,16 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# make test runs lint beside the main tests, at the lowest CPU priority: the tests leave about a
-# tenth of the two cores idle (their end, when one worker has finished, waits on subprocesses),
-# which the lint tools fill without slowing the tests; lint still fails make test.
-# lint runs sam validate, cfn-lint and checkov over template.yaml; the tests marked `scanners` run
-# the same three tools again (for a plain `pytest`), so make test leaves them out.
-test: setup
-	@$(MAKE) --no-print-directory -j2 test-main lint-beside
-	@$(MAKE) --no-print-directory test-lambda-py313
-
-# The two halves of make test, once setup has run (they install nothing: run side by side).
-test-main:
+# lint has just run sam validate, cfn-lint and checkov over template.yaml; the tests marked
+# `scanners` run the same three tools again (for a plain `pytest`), so make test leaves them out.
+test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not scanners" tests
-
-lint-beside:
-	@nice -n 19 $(MAKE) --no-print-directory -j2 --output-sync=target lint-code lint-template
+	$(MAKE) test-lambda-py313
 
 # The tests run two workers on two cores: OpenMP threads that spin between parallel regions take
 # the core the other worker needs, so they sleep instead (bench/train.py: 2.95x faster under load;
 # on an idle machine spinning is about 1.4x faster, so make demo and make bench keep the default).
-test test-main test-fast test-lambda-py313: export OMP_WAIT_POLICY = PASSIVE
+test test-fast test-lambda-py313: export OMP_WAIT_POLICY = PASSIVE
 
 LAMBDA_TESTS := tests/unit/mlops_common tests/unit/functions tests/integration/functions
 test-lambda-py313: $(LAMBDA_VENV)/.installed
