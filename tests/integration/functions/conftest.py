@@ -26,7 +26,7 @@ from mlops_common.observability import logger
 from mlops_common.settings import settings_for
 from mlops_local.engine.moto_compat import WORKAROUNDS, check_moto_version
 from mlops_local.engine.template import read_template
-from tests.conftest import REPO_ROOT, TEMPLATE
+from tests.conftest import MOTO_KEEPS_BOTO3_SESSION, REPO_ROOT, TEMPLATE
 
 REGION = "us-east-1"
 TABLE = "pipeline-table-test"
@@ -169,10 +169,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "DRIFT_COOLDOWN_MINUTES": "60",
     }.items():
         monkeypatch.setenv(name, value)
-    # boto3's default session is kept from one test to the next (moto's default makes a new one per
-    # mock): each new session reads every service's model again, about 0.5 s a test. The state is
-    # still new per test; the handlers' clients are made again (reset_clients), as at a cold start.
-    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+    # The handlers' clients are still made again per test (reset_clients), as at a cold start.
+    with mock_aws(config=MOTO_KEEPS_BOTO3_SESSION):
         aws.reset_clients()
         settings_for.cache_clear()
         _handlers.clear()

@@ -21,6 +21,7 @@ from mlops_local.executors.base import ExecutionContext, JobResult
 from mlops_local.executors.endpoint import DeploymentFailed
 from mlops_local.executors.faults import FaultPlan
 from mlops_local.runtime import LocalRuntime
+from tests.conftest import MOTO_KEEPS_BOTO3_SESSION
 
 FIXTURE_STACK = Path(__file__).parent / "fixture_stack"
 FIXTURE_TEMPLATE = FIXTURE_STACK / "template.yaml"
@@ -184,10 +185,9 @@ def stock() -> Iterator[None]:
     """moto as released: no workaround, no emulation."""
     leftover = [p.name for p in (*WORKAROUNDS.values(), *EMULATIONS.values()) if p.applied]
     assert leftover == [], f"still applied by an earlier test: {leftover}"
-    # boto3's default session kept between tests (a new one reads every service model again); the
-    # emulations' session hooks are unregistered when each is undone, and the check above fails a
-    # test that follows a leftover.
-    with mock_aws(config={**MOCK_CONFIG, "core": {"reset_boto3_session": False}}):
+    # The session outlives the test: the emulations' session hooks are unregistered when each is
+    # undone, and the check above fails a test that follows one left applied.
+    with mock_aws(config={**MOCK_CONFIG, **MOTO_KEEPS_BOTO3_SESSION}):
         yield
 
 
