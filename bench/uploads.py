@@ -92,8 +92,8 @@ def main() -> None:
             f"({base_rate:.0f} on stock moto's SendMessage); the puts alone, the trigger's poller "
             f"stopped, went at {alone_rate:.0f}/s. Everything runs in one process, so the uploads, "
             "the embedded AWS and start_pipeline (the poller) share one interpreter lock: while the "
-            "trigger queue has a backlog the poller takes about half of it (py-spy, samples holding "
-            "the GIL), whatever its cost per object (with its second ledger write removed the upload "
+            f"trigger queue has a backlog the uploads keep {rate / alone_rate:.0%} of their own rate, "
+            "whatever the poller's cost per object (with its second ledger write removed the upload "
             "rate did not change)."
         ),
     }

@@ -21,8 +21,8 @@ DEFAULT_TEMPLATE = Path("template.yaml")
 
 
 # libyaml's parser where PyYAML was built with it (its wheels are): the same safe constructors, about
-# ten times faster than the pure-Python one on this template, which every local runtime start and
-# many tests read.
+# seven times faster than the pure-Python one on this template (0.21 s -> 0.03 s), which every local
+# runtime start and many tests read.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
