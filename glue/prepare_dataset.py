@@ -415,6 +415,11 @@ def prepare_dataset(spark: SparkSession, config: JobConfig) -> DatasetResult:
 def _read_records(spark: SparkSession, config: JobConfig, roots: Sequence[SourceRoot]) -> DataFrame:
     """One record per object in the snapshot (``image_preparation.RECORD_FIELDS``), not yet computed."""
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
+    # The cached records are mostly PNG bytes, compressed already; Spark's columnar cache would
+    # compress every column again (spark.sql.inMemoryColumnarStorage.compressed, true by default,
+    # https://spark.apache.org/docs/latest/sql-performance-tuning.html): CPU spent for nothing.
+    # Measured at 20,000 images on 2 cores, alternating: 2 to 9 % faster, in each of 5 pairs.
+    spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
     settings = PreparationSettings(
         roots=tuple(roots),
         image_size=config.image_size,

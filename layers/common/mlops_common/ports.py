@@ -9,6 +9,7 @@ nothing from ``adapters``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,6 +30,19 @@ class ObjectRecord:
 
     new: bool  # first time this bucket/key/version/sequencer was seen
     handled: bool  # a run was started (or deferred) for it already
+
+
+@dataclass(frozen=True)
+class HandledUpload:
+    """An upload's ledger item as it is once a run covers it: what ``record_object`` wrote, plus
+    which run covers it (``run``) and how (``note``: started, pending, in a claimed snapshot)."""
+
+    pk: str
+    sk: str
+    attributes: dict[str, str]
+    expires_at: int
+    run: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,9 @@ class UploadLedger(Protocol):
         """Write the upload once; a duplicate event changes nothing and reports what is known."""
         ...
 
-    def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None: ...
+    def mark_handled(self, uploads: Sequence[HandledUpload]) -> list[HandledUpload]:
+        """Write each upload's run and note; return those that could not be written."""
+        ...
 
 
 class DriftCooldown(Protocol):

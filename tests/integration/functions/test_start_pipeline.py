@@ -69,6 +69,19 @@ def test_new_upload_is_recorded_and_starts_one_run(stack: Stack, context: Any) -
     assert execution_input["objects"] == 1
 
 
+def test_a_batch_larger_than_one_batch_write_marks_every_upload_whole(stack: Stack, context: Any) -> None:
+    events = [upload_event(f"incoming/line-a/ok/{index}.jpg", f"B{index:02d}") for index in range(30)]
+    assert handler(sqs_batch(*events), context) == {"batchItemFailures": []}
+    (execution,) = stack.executions()
+    items = object_items(stack).values()
+    assert len(items) == 30
+    # Written whole (BatchWriteItem puts items): what was recorded is still there beside the run.
+    assert {(item["status"]["S"], item["label"]["S"], item["run"]["S"]) for item in items} == {
+        ("accepted", "ok", execution["name"])
+    }
+    assert all(int(item["expires_at"]["N"]) > 0 for item in items)
+
+
 @pytest.mark.parametrize("name", ["a b.jpg", "c++.jpg", "café.jpg", "x%2By.jpg"])
 def test_encoded_keys_are_recorded_under_their_real_name(stack: Stack, context: Any, name: str) -> None:
     key = f"incoming/line-a/ok/{name}"

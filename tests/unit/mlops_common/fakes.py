@@ -6,6 +6,7 @@ with no cast or type-checker override (mypy checks that at the end of this modul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from mlops_common.ports import (
     ChampionLookup,
     DriftCooldown,
     Endpoints,
+    HandledUpload,
     JsonDocuments,
     MonitoringSchedules,
     Notifications,
@@ -87,8 +89,11 @@ class FakeLedger:
         self.objects[(pk, sk)] = dict(attributes)
         return ObjectRecord(new=True, handled=attributes["status"] == "rejected")
 
-    def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None:
-        self.objects[(pk, sk)].update(run=run, run_note=note)
+    def mark_handled(self, uploads: Sequence[HandledUpload]) -> list[HandledUpload]:
+        for upload in uploads:
+            item = {**upload.attributes, "run": upload.run, "run_note": upload.note}
+            self.objects[(upload.pk, upload.sk)] = item
+        return []
 
     def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
         if self.cooldown_holder:

@@ -6,21 +6,36 @@ Keys (docs/contracts.md): ``pk=object#<bucket>/<key>, sk=<sequencer>``,
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mlops_common.adapters import aws
-from mlops_common.ports import ObjectRecord
+from mlops_common.ports import HandledUpload, ObjectRecord
 
 DRIFT_PK = "drift"
 COOLDOWN_SK = "cooldown"
+# BatchWriteItem takes at most 25 put or delete requests per call, and may leave some unprocessed
+# (throttling, a partition's limit) for the caller to retry with exponential backoff:
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+BATCH_WRITE_LIMIT = 25
+UNPROCESSED_RETRIES = 3
+UNPROCESSED_FIRST_BACKOFF_SECONDS = 0.05
 
 
 class Ledger:
     """Implements ``ports.UploadLedger`` and ``ports.DriftCooldown``."""
 
-    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: Any | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.table_name = table_name
         self._client = dynamodb_client
+        self._sleep = sleep
 
     @property
     def client(self) -> Any:
@@ -31,8 +46,7 @@ class Ledger:
 
     def record_object(self, pk: str, sk: str, attributes: dict[str, str], expires_at: int) -> ObjectRecord:
         """Write the upload once; a duplicate event changes nothing and reports what is known."""
-        item = {"pk": {"S": pk}, "sk": {"S": sk}, "expires_at": {"N": str(expires_at)}}
-        item.update({name: {"S": value} for name, value in attributes.items()})
+        item = _object_item(pk, sk, attributes, expires_at)
         try:
             self.client.put_item(
                 TableName=self.table_name,
@@ -49,15 +63,30 @@ class Ledger:
             )
         return ObjectRecord(new=True, handled=attributes.get("status") == "rejected")
 
-    def mark_handled(self, pk: str, sk: str, run: str, note: str) -> None:
-        """Note which run covers the upload (``run``) and how (``note``: started, deferred...)."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
-            UpdateExpression="SET #run = :run, #note = :note",
-            ExpressionAttributeNames={"#run": "run", "#note": "run_note"},
-            ExpressionAttributeValues={":run": {"S": run}, ":note": {"S": note}},
-        )
+    def mark_handled(self, uploads: Sequence[HandledUpload]) -> list[HandledUpload]:
+        """Note which run covers each upload and how; return the uploads that could not be written.
+
+        Whole items, 25 to a BatchWriteItem: a batch write puts items, it cannot update them, so each
+        item is written as ``record_object`` wrote it plus ``run`` and ``run_note``. One call per 25
+        uploads instead of an UpdateItem each: a 100-record batch makes 4 calls, not 100. Unprocessed
+        items are retried with exponential backoff; those still unprocessed are returned. An error
+        (after botocore's own retries) is raised: the caller cannot tell which chunk was written.
+        """
+        unwritten: list[HandledUpload] = []
+        for start in range(0, len(uploads), BATCH_WRITE_LIMIT):
+            chunk = {(upload.pk, upload.sk): upload for upload in uploads[start : start + BATCH_WRITE_LIMIT]}
+            requests = [{"PutRequest": {"Item": _handled_item(upload)}} for upload in chunk.values()]
+            for attempt in range(UNPROCESSED_RETRIES + 1):
+                if attempt:
+                    self._sleep(UNPROCESSED_FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                response = self.client.batch_write_item(RequestItems={self.table_name: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not requests:
+                    break
+            for request in requests:
+                item = request["PutRequest"]["Item"]
+                unwritten.append(chunk[(item["pk"]["S"], item["sk"]["S"])])
+        return unwritten
 
     def claim_cooldown(self, holder: str, now_epoch: int, expires_at: int) -> bool:
         """Atomically take the drift cooldown; False if another claim still holds it."""
@@ -92,3 +121,15 @@ class Ledger:
         except Exception as exc:
             if not self._is_condition_failure(exc):
                 raise
+
+
+def _object_item(pk: str, sk: str, attributes: dict[str, str], expires_at: int) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": {"S": pk}, "sk": {"S": sk}, "expires_at": {"N": str(expires_at)}}
+    item.update({name: {"S": value} for name, value in attributes.items()})
+    return item
+
+
+def _handled_item(upload: HandledUpload) -> dict[str, Any]:
+    item = _object_item(upload.pk, upload.sk, upload.attributes, upload.expires_at)
+    item.update({"run": {"S": upload.run}, "run_note": {"S": upload.note}})
+    return item

@@ -18,7 +18,7 @@ from mlops_common.domain.run_control import run_name
 from mlops_common.domain.triggers import expiry_epoch
 from mlops_common.models import BatchItemFailure, BatchResponse, PipelineExecutionInput
 from mlops_common.observability import logger
-from mlops_common.ports import RunControl, TrainingRuns, UploadLedger
+from mlops_common.ports import HandledUpload, RunControl, TrainingRuns, UploadLedger
 from mlops_common.settings import StartPipelineSettings
 
 
@@ -30,6 +30,7 @@ class _Pending:
     pk: str
     sk: str
     bucket: str
+    attributes: dict[str, str]  # as recorded in the ledger
 
 
 @dataclass
@@ -75,7 +76,8 @@ def process_upload_batch(
         _count_and_start(batch.pending, report, runs=runs, pipeline=pipeline, settings=settings, now=now)
         for item in batch.pending:
             if item.message_id not in report.failed_message_ids:
-                _mark(ledger, report, item, report.run or "pending", report.run_note or "pending")
+                batch.mark(item, report.run or "pending", report.run_note or "pending")
+    _write_marks(ledger, report, batch.marks)
     return report
 
 
@@ -90,6 +92,12 @@ class _Batch:
     report: UploadBatchReport = field(default_factory=UploadBatchReport)
     pending: list[_Pending] = field(default_factory=list)
     seen_in_batch: set[tuple[str, str]] = field(default_factory=set)
+    marks: list[tuple[str, HandledUpload]] = field(default_factory=list)  # (message id, upload)
+
+    def mark(self, item: _Pending, run: str, note: str) -> None:
+        """Note the run that covers ``item``; the batch's marks are written together at its end."""
+        upload = HandledUpload(item.pk, item.sk, item.attributes, self.expires_at, run, note)
+        self.marks.append((item.message_id, upload))
 
     def record(self, record: UploadMessage) -> None:
         report, upload = self.report, record.upload
@@ -107,12 +115,6 @@ class _Batch:
             return
         obj = upload.detail.object
         decision = classify_key(decode_event_key(obj.key), self.settings.incoming_prefix)
-        item = _Pending(
-            record.message_id,
-            object_pk(bucket, decision.key),
-            object_sk(obj.sequencer, obj.version_id, obj.etag),
-            bucket,
-        )
         attributes = {
             "status": "accepted" if decision.accepted else "rejected",
             "message_id": record.message_id,
@@ -124,6 +126,13 @@ class _Batch:
             "label": decision.label or "",
             "reason": decision.reason or "",
         }
+        item = _Pending(
+            record.message_id,
+            object_pk(bucket, decision.key),
+            object_sk(obj.sequencer, obj.version_id, obj.etag),
+            bucket,
+            attributes,
+        )
         try:
             seen = self.ledger.record_object(item.pk, item.sk, attributes, self.expires_at)
         except Exception:
@@ -144,7 +153,7 @@ class _Batch:
             # Its event came late: a run already claimed a snapshot that holds it (LastModified is
             # not after that run's bound), so counting it would start a follow-up for nothing.
             report.covered += 1
-            _mark(self.ledger, report, item, "covered", "in a claimed snapshot")
+            self.mark(item, "covered", "in a claimed snapshot")
         else:
             if seen.new:
                 report.accepted += 1
@@ -154,13 +163,21 @@ class _Batch:
         self.seen_in_batch.add((item.pk, item.sk))
 
 
-def _mark(ledger: UploadLedger, report: UploadBatchReport, item: _Pending, run: str, note: str) -> None:
+def _write_marks(
+    ledger: UploadLedger, report: UploadBatchReport, marks: list[tuple[str, HandledUpload]]
+) -> None:
+    if not marks:
+        return
+    message_ids = {(upload.pk, upload.sk): message_id for message_id, upload in marks}
     try:
-        ledger.mark_handled(item.pk, item.sk, run=run, note=note)
+        unwritten = ledger.mark_handled([upload for _, upload in marks])
     except Exception:
-        # Unmarked, the retry counts it again: a count too high only starts a run sooner.
-        logger.exception("could not mark upload handled", message_id=item.message_id)
-        report.failed_message_ids.append(item.message_id)
+        logger.exception("could not mark uploads handled", uploads=len(marks))
+        unwritten = [upload for _, upload in marks]
+    # Unmarked, the retry counts them again: a count too high only starts a run sooner.
+    for upload in unwritten:
+        logger.warning("upload not marked handled", key=upload.pk, sequencer=upload.sk)
+        report.failed_message_ids.append(message_ids[(upload.pk, upload.sk)])
 
 
 def _count_and_start(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from mlops_common.aws_events import ObjectCreatedEvent, UploadMessage
+from mlops_common.ports import HandledUpload
 from mlops_common.services.start_pipeline import UploadBatchReport, process_upload_batch
 from tests.unit.mlops_common.fakes import NOW, START_PIPELINE, FakeLedger, FakePipeline, FakeRuns
 
@@ -148,3 +150,32 @@ def test_a_replayed_batch_counts_nothing_twice() -> None:
 
     assert report.duplicates == 1
     assert runs.pending.count == 1
+
+
+class LedgerLosingWrites(FakeLedger):
+    """A ledger whose batch write leaves ``lost`` uploads (by key) unwritten, or fails outright."""
+
+    def __init__(self, lost: set[str] | None = None, *, error: bool = False) -> None:
+        super().__init__()
+        self.lost, self.error = lost or set(), error
+
+    def mark_handled(self, uploads: Sequence[HandledUpload]) -> list[HandledUpload]:
+        if self.error:
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        super().mark_handled([u for u in uploads if not any(u.pk.endswith(key) for key in self.lost)])
+        return [u for u in uploads if any(u.pk.endswith(key) for key in self.lost)]
+
+
+def test_an_upload_left_unmarked_fails_alone_so_sqs_delivers_it_again() -> None:
+    ledger = LedgerLosingWrites({"incoming/a/ok/2.jpg"})
+    report = run_batch(sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg"), ledger, FakePipeline())
+    assert report.failed_message_ids == ["m1"]
+    assert {item.get("run_note") for item in ledger.objects.values()} == {None, report.run_note}
+
+
+def test_a_failed_batch_write_fails_every_marked_upload() -> None:
+    report = run_batch(
+        sqs("incoming/a/ok/1.jpg", "incoming/a/ok/2.jpg"), LedgerLosingWrites(error=True), FakePipeline()
+    )
+    assert report.failed_message_ids == ["m0", "m1"]
+    assert report.run is not None  # the run was started: the redelivery finds its lease taken

@@ -59,3 +59,64 @@ def test_messages_past_their_retention_are_still_not_received(
     later = models.unix_time() + 61
     monkeypatch.setattr(models, "unix_time", lambda *_: later)
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+BACKLOG = 50
+
+
+@pytest.fixture
+def clock_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the SQS models read the clock in milliseconds."""
+    reads: list[int] = []
+    stock = models.unix_time_millis
+
+    def counted(*args: object) -> float:
+        reads.append(1)
+        return stock(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(models, "unix_time_millis", counted)
+    return reads
+
+
+def _receive_one(clock_reads: list[int], backlog: int) -> int:
+    """Queue a backlog, then receive one message; return how often that receive read the clock."""
+    sqs = client("sqs")
+    url = str(sqs.create_queue(QueueName=f"q{backlog}")["QueueUrl"])
+    for index in range(backlog + 1):
+        sqs.send_message(QueueUrl=url, MessageBody=str(index))
+    clock_reads.clear()
+    assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]) == 1
+    return len(clock_reads)
+
+
+def test_stock_moto_reads_the_clock_for_every_queued_message_it_lists(
+    stock: None, clock_reads: list[int]
+) -> None:
+    assert _receive_one(clock_reads, BACKLOG) >= 2 * BACKLOG
+
+
+def test_the_workaround_alone_lists_the_queue_with_one_clock_reading(
+    apply: Callable[..., None], clock_reads: list[int]
+) -> None:
+    apply(WORKAROUND)
+    assert _receive_one(clock_reads, BACKLOG) == _receive_one(clock_reads, 0) <= 5
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["stock", "workaround"])
+def test_in_flight_and_delayed_messages_are_received_as_before(
+    apply: Callable[..., None], monkeypatch: pytest.MonkeyPatch, patched: bool
+) -> None:
+    if patched:
+        apply(WORKAROUND)
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in first] == ["now"]
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    # 61 s on: the delay is over and the first message's visibility timeout ran out.
+    later = models.unix_time_millis() + 61_000
+    monkeypatch.setattr(models, "unix_time_millis", lambda *_: later)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in again) == ["later", "now"]
