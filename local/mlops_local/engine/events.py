@@ -63,36 +63,51 @@ class Schedule:
     role_arn: str = ""  # the role Scheduler starts the target with
 
 
-def _matches(rule: EventRule, event: dict[str, Any]) -> bool:
-    if not rule.enabled or rule.pattern is None:
-        return False
-    return _compiled_pattern(json.dumps(rule.pattern)).matches_event(event)  # type: ignore[arg-type]
+class _RuleMatcher:
+    """A rule's pattern, parsed once, with the events of another ``source`` ruled out first.
 
+    moto's matcher copies the event through JSON and flattens it for each rule it is asked about;
+    the router asks about each of the stack's rules for every event (every upload among them), and
+    most rules name other sources (SageMaker, CloudWatch, Step Functions). A pattern's ``source``
+    given as a list of strings matches exactly those values, so an event with another source cannot
+    match; a ``source`` with a named filter (prefix, anything-but...) is left to moto.
+    """
 
-@functools.lru_cache(maxsize=256)
-def _compiled_pattern(pattern_json: str) -> EventPattern:
-    """moto's matcher for a rule's pattern, parsed and validated once per distinct pattern."""
-    return EventPattern.load(pattern_json)
+    def __init__(self, rule: EventRule) -> None:
+        self.rule = rule
+        self._pattern = EventPattern.load(json.dumps(rule.pattern)) if rule.pattern is not None else None
+        sources = (rule.pattern or {}).get("source")
+        self._sources: frozenset[str] | None = None
+        if isinstance(sources, list) and all(isinstance(source, str) for source in sources):
+            self._sources = frozenset(sources)
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        if not self.rule.enabled or self._pattern is None:
+            return False
+        if self._sources is not None and event.get("source") not in self._sources:
+            return False
+        return self._pattern.matches_event(event)  # type: ignore[arg-type]
 
 
 class EventRouter:
     """Delivers events to the template's rules that target Lambda functions or state machines."""
 
     def __init__(self, rules: list[EventRule], lambdas: LambdaRegistry, client: Callable[[str], Any]) -> None:
-        self._rules = rules
+        self._rules = [_RuleMatcher(rule) for rule in rules]
         self._lambdas = lambdas
         self._client = client
         self.deliveries: list[tuple[str, str, Any]] = []  # (rule logical id, target ARN, outcome)
         self._threads: list[threading.Thread] = []
 
     def matching_rules(self, event: dict[str, Any]) -> list[EventRule]:
-        return [rule for rule in self._rules if _matches(rule, event)]
+        return [matcher.rule for matcher in self._rules if matcher.matches(event)]
 
     def dispatch(self, event: dict[str, Any], *, wait: bool = False) -> None:
         """Deliver ``event`` to every matching rule's targets (asynchronously, as EventBridge does)."""
         # Rules whose targets moto delivers (queues) are not matched here: every upload comes this way.
-        for rule in self._rules:
-            if not (rule.lambda_targets or rule.state_machine_targets) or not _matches(rule, event):
+        for matcher in self._rules:
+            rule = matcher.rule
+            if not (rule.lambda_targets or rule.state_machine_targets) or not matcher.matches(event):
                 continue
             for arn, target_input in rule.lambda_targets:
                 payload = json.loads(target_input) if target_input else event
