@@ -30,6 +30,7 @@ from bench.common import BenchResult, Figure, use_flat_modules, write_result
 
 use_flat_modules("training")
 
+import devices  # noqa: E402
 import torch  # noqa: E402
 import train  # noqa: E402
 from classification_metrics import classification_report  # noqa: E402
@@ -57,8 +58,16 @@ def write_synthetic_shards(root: Path) -> dict[str, Path]:
     return write_training_shards(root, image_size=IMAGE_SIZE)
 
 
-def run_training(shards: dict[str, Path], work: Path, threads: int, wait_policy: str = "") -> dict:
-    """One training job with ``threads`` torch threads; its timings and test-split result."""
+def run_training(
+    shards: dict[str, Path], work: Path, threads: int, wait_policy: str = "", *, contiguous: bool = False
+) -> dict:
+    """One training job with ``threads`` torch threads; its timings and test-split result.
+
+    ``contiguous``: the job with channels-first (NCHW) tensors, as training ran before it used
+    channels-last on the CPU (the baseline of that change).
+    """
+    if contiguous:
+        devices.runtime_for = lambda device, cores: devices.Runtime(device)
     env = script_mode_environment(
         "bench-train",
         {"train": shards["train"], "validation": shards["validation"]},
@@ -91,6 +100,7 @@ def run_training(shards: dict[str, Path], work: Path, threads: int, wait_policy:
     return {
         "threads": threads,
         "wait_policy": wait_policy or os.environ.get("OMP_WAIT_POLICY", "default"),
+        "memory_format": "contiguous" if contiguous else "channels_last",
         "job_seconds": job_seconds,
         "images_per_second": train_samples * len(history) / sum(entry["seconds"] for entry in history),
         "time_to_bar": time_to_bar,
@@ -167,13 +177,17 @@ def _against(run: dict, baseline: dict | None) -> dict:
     }
 
 
-def _run_in_fresh_process(shards: dict[str, Path], work: Path, threads: int, wait_policy: str) -> dict:
+def _run_in_fresh_process(
+    shards: dict[str, Path], work: Path, threads: int, wait_policy: str, *, contiguous: bool = False
+) -> dict:
     """``run_training`` in a spawned process whose environment sets ``wait_policy`` before torch loads."""
     previous = os.environ.get("OMP_WAIT_POLICY")
     os.environ["OMP_WAIT_POLICY"] = wait_policy
     try:
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            return dict(pool.apply(run_training, (shards, work, threads, wait_policy)))
+            return dict(
+                pool.apply(run_training, (shards, work, threads, wait_policy), {"contiguous": contiguous})
+            )
     finally:
         if previous is None:
             os.environ.pop("OMP_WAIT_POLICY", None)
@@ -188,6 +202,7 @@ def main() -> None:
         for threads, policy in CONFIGS:
             folder = Path(work) / f"threads-{threads}-{policy.lower()}"
             runs.append(_run_in_fresh_process(shards, folder, threads, policy))
+        contiguous = _run_in_fresh_process(shards, Path(work) / "contiguous", 1, "PASSIVE", contiguous=True)
     baseline = runs[0]
     figures = [figure for run in runs for figure in figures_of(run, baseline)]
     one_thread = next(run for run in runs if run["threads"] == 1)
@@ -206,6 +221,19 @@ def main() -> None:
                 met=ratio >= 1.0,
             )
         )
+    layout = one_thread["images_per_second"] / contiguous["images_per_second"]
+    figures.append(
+        Figure(
+            what="training throughput, channels-last tensors against channels-first (1 thread)",
+            how="images per second of the same training job (same data, epochs, seed), passive wait",
+            result=round(one_thread["images_per_second"], 1),
+            unit="images/s",
+            baseline=round(contiguous["images_per_second"], 1),
+            baseline_what="the same job with channels-first (NCHW) tensors, as before",
+            ratio=round(layout, 2),
+        )
+    )
+    runs.append(contiguous)
     notes = (
         "1-minute load average before each run (other work on the machine slows spinning threads most): "
         + (

@@ -239,6 +239,10 @@ class Trainer:
         self.network = defect_model.build_model(
             hp.model, len(labels), dropout=hp.dropout, weights=weights.state_dict if weights else None
         ).to(self.device)
+        # Module.to(memory_format=...) converts the 4-D weights; documented
+        # (https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.to) but
+        # missing from torch's type stubs.
+        self.network.to(memory_format=self.runtime.memory_format)  # type: ignore[call-overload]
         groups = defect_model.parameter_groups(
             self.network, hp.learning_rate, hp.backbone_lr_factor, fine_tuning=weights is not None
         )
@@ -410,6 +414,7 @@ class Trainer:
         if self.hp.augment:
             inputs = augment_batch(inputs, self.generator)
         inputs = defect_model.normalise(inputs, self.mean_tensor, self.std_tensor)
+        inputs = inputs.contiguous(memory_format=self.runtime.memory_format)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             logits = self.network(inputs)

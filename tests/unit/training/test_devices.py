@@ -27,10 +27,10 @@ def test_the_device_is_cuda_exactly_when_torch_sees_a_gpu():
     assert select_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def test_the_cpu_runtime_keeps_full_precision_and_the_inline_feed():
+def test_the_cpu_runtime_keeps_full_precision_and_the_inline_feed_and_lays_out_channels_last():
     runtime = runtime_for(torch.device("cpu"), cores=8)
 
-    assert runtime == Runtime(torch.device("cpu"))
+    assert runtime == Runtime(torch.device("cpu"), memory_format=torch.channels_last)
     assert (runtime.amp_dtype, runtime.grad_scaler, runtime.pin_memory, runtime.loader_workers) == (
         None, False, False, None,
     )  # fmt: skip

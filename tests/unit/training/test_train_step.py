@@ -74,6 +74,23 @@ def test_a_cpu_step_trains_in_full_precision():
     assert int(totals.norm_steps) == 1
 
 
+def test_a_channels_last_step_computes_what_a_channels_first_one_does():
+    # Each built (which seeds every generator) right before its step: dropout draws the same masks.
+    trainer = make_trainer(Runtime(CPU, memory_format=torch.channels_last))
+    totals, _ = one_step(trainer)
+    reference = make_trainer(Runtime(CPU))
+    reference_totals, _ = one_step(reference)
+
+    assert trainer.network.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    losses = [float(t.loss_sum) for t in (totals, reference_totals)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    # Same seed, same batch: only the order of the convolutions' sums differs. (The weights after
+    # the step are not compared: Adam's first step moves each by about +/- the learning rate, so a
+    # gradient near zero can flip its sign.)
+    for gradient, expected in zip(trainer._gradients(), reference._gradients(), strict=True):
+        assert torch.allclose(gradient, expected, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("dtype", "scaler"), [(torch.bfloat16, False), (torch.float16, True)], ids=["bfloat16", "float16-scaled"]
 )
