@@ -64,20 +64,6 @@ def test_messages_past_their_retention_are_still_not_received(
 BACKLOG = 50
 
 
-@pytest.fixture
-def clock_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times the SQS models read the clock in milliseconds."""
-    reads: list[int] = []
-    stock = models.unix_time_millis
-
-    def counted(*args: object) -> float:
-        reads.append(1)
-        return stock(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(models, "unix_time_millis", counted)
-    return reads
-
-
 def _receive_one(clock_reads: list[int], backlog: int) -> int:
     """Queue a backlog, then receive one message; return how often that receive read the clock."""
     sqs = client("sqs")

@@ -6,26 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.sqs import models
 
 from mlops_local.engine.moto_compat.sqs_send_counts_the_queue import WORKAROUND
 from tests.unit.mlops_local.engine.conftest import client
 
 BACKLOG = 50
-
-
-@pytest.fixture
-def clock_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times the SQS models read the clock."""
-    reads: list[int] = []
-    stock = models.unix_time_millis
-
-    def counted(*args: object) -> float:
-        reads.append(1)
-        return stock(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(models, "unix_time_millis", counted)
-    return reads
 
 
 def _send_one_more(clock_reads: list[int], backlog: int = BACKLOG) -> int:
