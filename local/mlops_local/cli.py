@@ -18,6 +18,7 @@ import argparse
 import difflib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -748,21 +749,31 @@ def cmd_up(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     runtime.start()
     server = serve(Controller(runtime))
-    _state_file().parent.mkdir(parents=True, exist_ok=True)
-    control_url = f"http://127.0.0.1:{server.server_address[1]}"
-    _state_file().write_text(json.dumps({"control_url": control_url, "run_dir": str(runtime.run_dir)}))
-    print(json.dumps({"control_url": control_url, "outputs": runtime.outputs()}, indent=2, default=str))
-    print("local runtime is up; Ctrl-C stops it", flush=True)
+    # `up &` (as the README starts it) is stopped with `kill` (SIGTERM), and a script's background
+    # job ignores SIGINT: either signal stops it as Ctrl-C does, so that its endpoints and state
+    # file go with it instead of outliving it.
+    previous = {number: signal.signal(number, _stop_up) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        _state_file().parent.mkdir(parents=True, exist_ok=True)
+        control_url = f"http://127.0.0.1:{server.server_address[1]}"
+        _state_file().write_text(json.dumps({"control_url": control_url, "run_dir": str(runtime.run_dir)}))
+        print(json.dumps({"control_url": control_url, "outputs": runtime.outputs()}, indent=2, default=str))
+        print("local runtime is up; Ctrl-C stops it", flush=True)
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
-        print("stopping")
+        print("stopping", flush=True)
     finally:
         server.shutdown()
         _state_file().unlink(missing_ok=True)
         runtime.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
+
+
+def _stop_up(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -26,14 +26,11 @@ from mlops_local.runtime import LocalRuntime, Progress
 from mlops_local.scenarios import Traffic, generate_photos, send_and_monitor, send_photos
 from mlops_local.synthetic_images import generate_dataset
 
-# A small, quick configuration of the template for one machine; everything else is the template's.
+# The demo runs what `up` runs (the runtime's local overrides: three trials, two side by side) with
+# 12 epochs, enough for its 818 photos (0.975 to 1.0 sample accuracy); everything else is the
+# template's.
 DEMO_OVERRIDES = {
-    "TuningMaxJobs": "3",
-    # The template's default: two trials side by side, one core each (training runs as fast on one
-    # thread as on two at this size, so a pair of trials takes the time of one).
-    "TuningMaxParallelJobs": "2",
     "TrainingEpochs": "12",
-    "EndpointPollSeconds": "1",
     # The demo prints its own progress; the functions' INFO lines would bury it.
     "LogLevel": "WARNING",
 }

@@ -4,7 +4,9 @@ failed (``history``, ``status``) and the jobs' logs (``logs``)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -205,6 +207,49 @@ def up(project: Path) -> Iterator[FakeRuntime]:
     )
     yield runtime
     server.shutdown()
+
+
+class StartedRuntime:
+    """What ``up`` starts, serves and stops."""
+
+    run_dir = Path("run")
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def start(self) -> None:
+        pass
+
+    def outputs(self) -> dict[str, str]:
+        return {}
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_kill_stops_up_as_ctrl_c_does(capsys, project, monkeypatch) -> None:
+    """`up &` is stopped with kill: the runtime stops, the state file goes, the handler is given back."""
+    runtime = StartedRuntime()
+    monkeypatch.setattr("mlops_local.cli._runtime", lambda args: runtime)
+    state_file = project / ".local" / "runtime.json"
+    handler_before = signal.getsignal(signal.SIGTERM)
+
+    def kill_once_up() -> None:
+        deadline = time.monotonic() + 30
+        while not state_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=kill_once_up)
+    killer.start()
+    code, out, _ = run_cli(capsys, "up")
+    killer.join()
+
+    assert code == 0
+    assert out.rstrip().endswith("stopping")
+    assert runtime.stopped
+    assert not state_file.exists()
+    assert signal.getsignal(signal.SIGTERM) is handler_before
 
 
 # --- user mistakes: one line, no traceback, exit status 2 ------------------------------------------
