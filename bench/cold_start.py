@@ -19,6 +19,7 @@ from io import BytesIO
 from pathlib import Path
 
 from bench.common import ROOT, BenchResult, Figure, write_result
+from mlops_local.engine.template import declared_environment, read_template
 
 RUNS = 7
 IMPORT_TARGET_MS = 200.0
@@ -26,18 +27,19 @@ PACKAGE_TARGET_MB = 10.0
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|\s*(\S+)")
 
 
-def handler_import_ms(function_dir: Path, *, traced: bool = False) -> float:
+def handler_import_ms(function_dir: Path, environment: dict[str, str], *, traced: bool = False) -> float:
     """Median cumulative import time of the handler module ``app`` in a fresh interpreter.
 
-    ``traced`` sets ``LAMBDA_TASK_ROOT`` as Lambda does, so the tracer loads the X-Ray SDK and
-    patches botocore: the import as it happens on AWS with tracing active.
+    ``environment`` is what the template gives the function: handlers read and check their
+    settings at import, as Lambda's init does. ``traced`` sets ``LAMBDA_TASK_ROOT`` as Lambda does,
+    so the tracer loads the X-Ray SDK and patches botocore: the import as it happens on AWS with
+    tracing active.
     """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "layers" / "common"), str(function_dir)]))
     env.pop("LAMBDA_TASK_ROOT", None)
+    env.update(environment)
     if traced:
         env["LAMBDA_TASK_ROOT"] = str(function_dir)
-    # Powertools reads these at import; set them as the template does so the import path is the real one.
-    env.setdefault("POWERTOOLS_SERVICE_NAME", function_dir.name)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     samples = []
     for _ in range(RUNS):
@@ -89,11 +91,13 @@ def main() -> None:
     details: dict[str, object] = {"runs": RUNS}
     imports = {}
     traced_imports = {}
+    template = read_template(ROOT / "template.yaml")
     for function_dir in sorted((ROOT / "functions").iterdir()):
         if (function_dir / "app.py").exists():
-            milliseconds = handler_import_ms(function_dir)
+            environment = declared_environment(template, f"functions/{function_dir.name}")
+            milliseconds = handler_import_ms(function_dir, environment)
             imports[function_dir.name] = milliseconds
-            traced_imports[function_dir.name] = handler_import_ms(function_dir, traced=True)
+            traced_imports[function_dir.name] = handler_import_ms(function_dir, environment, traced=True)
             figures.append(
                 Figure(
                     what=f"import time, {function_dir.name}",

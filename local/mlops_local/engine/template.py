@@ -71,6 +71,36 @@ def read_template(path: Path) -> dict[str, Any]:
     return document
 
 
+def declared_environment(template: dict[str, Any], function_dir: str) -> dict[str, str]:
+    """The variables ``template`` gives the function whose ``CodeUri`` is ``function_dir``.
+
+    ``Globals`` first, then the function's own, as SAM merges them; each value is a plausible
+    deployed one: a parameter's default, else a placeholder (``resolved-Fn::GetAtt``...) where AWS
+    would resolve an intrinsic. For importing a handler as Lambda's init does, without a stack.
+    """
+    wanted = function_dir.rstrip("/")
+    resources = [
+        resource
+        for resource in template["Resources"].values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        and str(resource.get("Properties", {}).get("CodeUri", "")).rstrip("/") == wanted
+    ]
+    if len(resources) != 1:
+        raise TemplateError(f"the template has {len(resources)} functions with CodeUri {wanted}/, not one")
+    globals_ = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = resources[0].get("Properties", {}).get("Environment", {}).get("Variables", {})
+    parameters = template.get("Parameters", {})
+    return {name: _plausible_value(raw, parameters) for name, raw in {**globals_, **own}.items()}
+
+
+def _plausible_value(raw: Any, parameters: dict[str, Any]) -> str:
+    if isinstance(raw, dict):
+        if set(raw) == {"Ref"} and raw["Ref"] in parameters:
+            return str(parameters[raw["Ref"]].get("Default", ""))
+        return f"resolved-{next(iter(raw))}"
+    return str(raw)
+
+
 def samconfig_parameter_overrides(samconfig_path: Path, config_env: str) -> dict[str, str]:
     """The ``parameter_overrides`` of one samconfig.toml environment's deploy section.
 

@@ -26,33 +26,10 @@ from pydantic_settings import BaseSettings
 
 from mlops_common import settings as settings_module
 from mlops_common.settings import environment_variable
+from mlops_local.engine.template import declared_environment
 from tests.conftest import REPO_ROOT
 
 FUNCTIONS = sorted(path.parent.name for path in (REPO_ROOT / "functions").glob("*/app.py"))
-
-
-def _value(raw: Any, parameters: dict[str, Any]) -> str:
-    """A plausible deployed value: a parameter's default, else a placeholder for what AWS resolves."""
-    if isinstance(raw, dict):
-        if set(raw) == {"Ref"} and raw["Ref"] in parameters:
-            return str(parameters[raw["Ref"]].get("Default", ""))
-        return f"resolved-{next(iter(raw))}"
-    return str(raw)
-
-
-def template_environment(template: dict[str, Any], function: str) -> dict[str, str]:
-    """The variables the template gives ``functions/<function>/``: Globals, then its own."""
-    resources = [
-        resource
-        for resource in template["Resources"].values()
-        if resource.get("Type") == "AWS::Serverless::Function"
-        and str(resource.get("Properties", {}).get("CodeUri", "")).rstrip("/") == f"functions/{function}"
-    ]
-    assert len(resources) == 1, f"template.yaml should have one function with CodeUri functions/{function}/"
-    globals_ = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    own = resources[0].get("Properties", {}).get("Environment", {}).get("Variables", {})
-    parameters = template.get("Parameters", {})
-    return {name: _value(raw, parameters) for name, raw in {**globals_, **own}.items()}
 
 
 def _all_settings_classes() -> list[type[BaseSettings]]:
@@ -120,7 +97,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
 
 
 def _deployed(template: dict[str, Any], function: str, environment: pytest.MonkeyPatch) -> dict[str, str]:
-    variables = template_environment(template, function)
+    variables = declared_environment(template, f"functions/{function}")
     for name, value in variables.items():
         environment.setenv(name, value)
     return variables
