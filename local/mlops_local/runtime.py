@@ -72,6 +72,9 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
 }
 
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# How long stopping the runtime waits for its running jobs to end after their SIGTERM (a training
+# script saves a checkpoint and exits within seconds); a job still running then is left to its kill.
+JOBS_STOP_TIMEOUT_SECONDS = 30.0
 # `aws s3 sync` uploads up to 10 objects at once (its max_concurrent_requests); 4 keeps a 2-core
 # machine responsive while still overlapping uploads with the trigger's own work.
 UPLOAD_CONCURRENCY = 4
@@ -337,10 +340,14 @@ class LocalRuntime:
         )
 
     def stop(self) -> None:
-        """Stop the pollers and endpoints, restore moto, stop the mock."""
+        """Stop the pollers, the running jobs and the endpoints, restore moto, stop the mock."""
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
+        if self.jobs is not None:
+            # As Stop*Job would: each script gets SIGTERM and may save its work, still able to
+            # reach the embedded AWS until it ends.
+            self.jobs.stop_all(timeout=JOBS_STOP_TIMEOUT_SECONDS)
         stop_all = getattr(self._host, "stop_all", None)
         if stop_all is not None:
             stop_all()

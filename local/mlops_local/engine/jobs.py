@@ -182,6 +182,9 @@ class ExecutionContext:
     job_id: str = ""
     # Progress that is a line of the job's own output, already in its log (default: ``progress``).
     echo: Callable[[str], None] | None = None
+    # Set when the job is asked to stop (Stop*Job, the runtime stopping): the executor stops its
+    # script (SIGTERM first, as SageMaker does) and returns; the job then ends Stopped.
+    stop_requested: threading.Event = field(default_factory=threading.Event)
 
     def show_output(self, line: str) -> None:
         """Show a line the job printed as its progress, without writing it to the log twice."""
@@ -238,6 +241,7 @@ class JobRecord:
     ended_at: datetime | None = None
     last_progress: str = ""
     done: threading.Event = field(default_factory=threading.Event)
+    stop_requested: threading.Event = field(default_factory=threading.Event)
     workdir: Path | None = None  # the job's folder: job.json, job.log and its working files
     log: JobLog = field(default_factory=lambda: JobLog(None))
 
@@ -340,6 +344,7 @@ class JobLifecycle:
             log=record.log,
             job_id=name,
             echo=lambda message: self._progress(record, message, logged=False),
+            stop_requested=record.stop_requested,
         )
         worker = threading.Thread(
             target=self._run, args=(record, context, job), name=f"{kind}-job-{name}", daemon=True
@@ -365,7 +370,14 @@ class JobLifecycle:
             return False
         if not record.finished:
             record.status = "Stopping"
+            record.stop_requested.set()
         return True
+
+    def stop_all(self, timeout: float) -> bool:
+        """Ask every running job to stop and wait for them; False if one still runs after ``timeout``."""
+        for record in self.running():
+            self.stop(record.kind, record.name)
+        return self.wait_all(timeout=timeout)
 
     def record_child_training_job(self, request: dict[str, Any], result: JobResult) -> None:
         """A training job an executor ran itself (a tuning trial), recorded so Describe/List see it."""

@@ -92,12 +92,15 @@ def run_job_run(job: Mapping[str, Any], arguments: Mapping[str, str], ctx: Execu
         timeout=float(timeout_minutes) * 60 if timeout_minutes else None,
         log=ctx.log.write,
         warm=True,
+        stop=ctx.stop_requested,
     )
     describe: dict[str, Any] = {
         "Id": run_id,
         "ExecutionTime": round(outcome.seconds),
         "Arguments": dict(arguments),
     }
+    if ctx.stop_requested.is_set():
+        return JobResult(status="Stopped", describe_fields=describe)
     if outcome.timed_out:
         return JobResult(status="Stopped", failure_reason="Job run timed out", describe_fields=describe)
     if outcome.returncode != 0:

@@ -99,7 +99,10 @@ def _run_processing_job(request: Mapping[str, Any], ctx: ExecutionContext) -> Jo
         timeout=float(timeout) if timeout else None,
         log=ctx.log.write,
         warm=True,
+        stop=ctx.stop_requested,
     )
+    if ctx.stop_requested.is_set():
+        return JobResult(status="Stopped")  # what the script wrote is left unuploaded
     if outcome.timed_out:
         return JobResult(status="Stopped", describe_fields={"ExitMessage": "MaxRuntimeExceeded"})
     if outcome.returncode != 0:

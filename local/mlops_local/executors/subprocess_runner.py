@@ -26,6 +26,11 @@ _STDERR_TAIL_LINES = 200
 # MLOPS_LOCAL_WARM_PYTHON=0 starts every job script in a new interpreter, as a container does.
 WARM_PYTHON = os.environ.get("MLOPS_LOCAL_WARM_PYTHON", "1") != "0"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+# A stopped job's script gets SIGTERM and this long to end before SIGKILL: "SageMaker sends the
+# algorithm the SIGTERM signal, which delays job termination for 120 seconds"
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/API_StopTrainingJob.html).
+STOP_GRACE_SECONDS = 120.0
+_STOP_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -152,6 +157,33 @@ class ScriptProcess:
         )
 
 
+def watch_stop_request(
+    process: ScriptProcess,
+    stop: threading.Event | None,
+    on_stop: Callable[[], None] | None = None,
+    *,
+    grace: float = STOP_GRACE_SECONDS,
+) -> Callable[[], None]:
+    """Stop ``process`` once ``stop`` is set: ``on_stop`` (default: SIGTERM), then SIGKILL after ``grace``.
+
+    Returns the function to call once the process has ended, which ends the watch.
+    """
+    ended = threading.Event()
+    if stop is None:
+        return ended.set
+
+    def watch() -> None:
+        while not ended.is_set():
+            if stop.wait(_STOP_POLL_SECONDS):
+                (on_stop or process.terminate)()
+                if not ended.wait(grace):
+                    process.kill()
+                return
+
+    threading.Thread(target=watch, name=f"stop-watch-{process.pid}", daemon=True).start()
+    return ended.set
+
+
 def run_script(
     command: Sequence[str],
     *,
@@ -161,8 +193,12 @@ def run_script(
     timeout: float | None = None,
     log: Callable[[str], None] | None = None,
     warm: bool = False,
+    stop: threading.Event | None = None,
 ) -> ScriptOutcome:
-    """Run a script to its end, passing each stdout line to ``on_line`` and every line to ``log``."""
+    """Run a script to its end, passing each stdout line to ``on_line`` and every line to ``log``.
+
+    ``stop`` set while it runs stops it as a stopped job's container is stopped (``watch_stop_request``).
+    """
     process = ScriptProcess(command, env=env, cwd=cwd, log=log, warm=warm)
     deadline = None if timeout is None else time.monotonic() + timeout
     timer = None
@@ -170,6 +206,7 @@ def run_script(
         timer = threading.Timer(timeout or 0, process.kill)
         timer.daemon = True
         timer.start()
+    end_watch = watch_stop_request(process, stop)
     try:
         for line in process.lines():
             if on_line is not None:
@@ -178,6 +215,7 @@ def run_script(
         if timer is not None:
             timer.cancel()
     outcome = process.wait()
+    end_watch()
     if deadline is not None and time.monotonic() >= deadline and outcome.returncode < 0:
         outcome.timed_out = True
     return outcome

@@ -47,7 +47,7 @@ from mlops_local.executors.s3_transfer import (
     tar_folder,
     upload_folder,
 )
-from mlops_local.executors.subprocess_runner import ScriptProcess, child_environment
+from mlops_local.executors.subprocess_runner import ScriptProcess, child_environment, watch_stop_request
 
 # SageMaker's FailureReason when it cannot get instances (spot or on-demand) for a job: it begins
 # with "CapacityError" (https://docs.aws.amazon.com/batch/latest/userguide/sm_job_stuck_in_runnable_capacity.html),
@@ -167,6 +167,8 @@ def train(
             return job.stopped_at_max_runtime()
         if ending == "failed":
             return job.failed(job.last_error, with_metrics=True)
+        if ending == "stop-request":
+            return job.finish(stopped_early=False, spot=spot, stopped=True)
         return job.finish(stopped_early=ending == "early-stop", spot=spot)
 
 
@@ -218,7 +220,8 @@ class _TrainingJob:
             self.interrupt_after = self.faults.take_spot_interruption(self.name)
 
     def run_attempt(self) -> str:
-        """Run the script once; return how it ended: completed, failed, interrupted, early-stop, runtime."""
+        """Run the script once; return how it ended: completed, failed, interrupted, early-stop, runtime,
+        stop-request."""
         self.transitions.enter("Training", "Training image download completed. Training in progress.")
         _sync_checkpoints_down(self.request, self.ctx, self.layout)
         process = ScriptProcess(
@@ -232,9 +235,13 @@ class _TrainingJob:
         )
         watchdog.daemon = True
         watchdog.start()
+        end_watch = watch_stop_request(
+            process, self.ctx.stop_requested, lambda: _stop(process, stop_reasons, "stop-request")
+        )
         for line in process.lines():
             self._read_line(line, process, stop_reasons)
         outcome = process.wait()
+        end_watch()
         watchdog.cancel()
         self.billable += outcome.seconds
         _sync_checkpoints_up(self.request, self.ctx, self.layout)
@@ -242,7 +249,7 @@ class _TrainingJob:
         if stop_reason == "interruption" and outcome.returncode != 0:
             self.interrupted_seconds += outcome.seconds
             return "interrupted"
-        if stop_reason in ("runtime", "early-stop"):
+        if stop_reason in ("runtime", "early-stop", "stop-request"):
             return stop_reason
         if outcome.returncode != 0:
             self.last_error = _algorithm_error(outcome.returncode, outcome.error_message, self.command)
@@ -271,11 +278,12 @@ class _TrainingJob:
         self.transitions.enter("Starting", "Launching requested ML instances")
         self.transitions.enter("Downloading", "Downloading input data")
 
-    def finish(self, *, stopped_early: bool, spot: bool) -> TrainingRun:
-        """Upload the model and report the job as Completed (or Stopped by early stopping)."""
+    def finish(self, *, stopped_early: bool, spot: bool, stopped: bool = False) -> TrainingRun:
+        """Upload the model and report the job as Completed, or Stopped (by early stopping, or by a
+        stop request: what the script saved after its SIGTERM is the model, as on SageMaker)."""
         self.transitions.enter("Uploading", "Uploading generated training model")
         artifacts = _upload_outputs(self.request, self.ctx, self.layout)
-        status: JobStatus = "Stopped" if stopped_early else "Completed"
+        status: JobStatus = "Stopped" if stopped_early or stopped else "Completed"
         self.transitions.enter(status, f"Training job {status.lower()}")
         describe = self._describe(status)
         describe["ModelArtifacts"] = {"S3ModelArtifacts": artifacts}

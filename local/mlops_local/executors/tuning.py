@@ -190,7 +190,8 @@ class _TuningJob:
 
     def _claim_index(self) -> int | None:
         with self.lock:
-            if self.next_index > self.max_jobs:
+            # A stopped tuning job starts no more trials; its running ones get the same stop request.
+            if self.next_index > self.max_jobs or self.ctx.stop_requested.is_set():
                 return None
             self.next_index += 1
             return self.next_index - 1

@@ -151,3 +151,26 @@ def test_a_running_glue_run_reports_no_execution_time_yet(tmp_path: Path) -> Non
     assert record.done.wait(10)
 
     assert (running["JobRunState"], running["ExecutionTime"]) == ("RUNNING", 0)
+
+
+def test_stopping_every_job_reaches_each_executor_and_they_end_stopped(tmp_path: Path) -> None:
+    started = threading.Event()
+
+    def training(request: dict[str, Any], ctx: ExecutionContext) -> JobResult:
+        started.set()
+        assert ctx.stop_requested.wait(10), "the stop request never reached the executor"
+        return JobResult("Stopped")
+
+    def processing(request: dict[str, Any], ctx: ExecutionContext) -> JobResult:
+        assert ctx.stop_requested.wait(10), "the stop request never reached the executor"
+        return JobResult("Completed")  # ended its work as the stop came: still reported Stopped
+
+    jobs = lifecycle(tmp_path, training=training, processing=processing)
+    training_job = jobs.start("training", "train-1", {})
+    processing_job = jobs.start("processing", "eval-1", {})
+    assert started.wait(10)
+
+    assert jobs.stop_all(timeout=10)
+
+    assert (training_job.status, processing_job.status) == ("Stopped", "Stopped")
+    assert not jobs.running()

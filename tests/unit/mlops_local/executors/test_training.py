@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import threading
 from typing import Any
 
 import pytest
@@ -108,6 +109,24 @@ def test_spot_interruption_resumes_from_checkpoint(s3, make_context, faults, tra
     model = read_model(s3, result.describe_fields["ModelArtifacts"]["S3ModelArtifacts"])
     assert model["history"] == [1, 2, 3]  # every epoch trained exactly once across both attempts
     assert result.describe_fields["LocalSpotSummary"]["Interruptions"] == 1
+
+
+def test_a_stopped_job_gets_sigterm_and_ends_stopped_before_its_last_epoch(make_context, training_request):
+    stop = threading.Event()
+
+    def stop_after_the_first_epoch(message: str) -> None:
+        if "epoch=1;" in message:
+            stop.set()  # as StopTrainingJob does
+
+    result = run_training_job(
+        training_request(epochs=20), make_context(stop_requested=stop, echo=stop_after_the_first_epoch)
+    )
+
+    assert result.status == "Stopped"
+    statuses = [item["Status"] for item in result.describe_fields["SecondaryStatusTransitions"]]
+    assert statuses[-1] == "Stopped"
+    epochs = [point["Epoch"] for point in result.describe_fields["LocalMetricHistory"]["validation:accuracy"]]
+    assert max(epochs) < 20  # the script saved at its next epoch's end and left
 
 
 def test_spot_capacity_error_fails_like_sagemaker(s3, make_context, faults, training_request):
