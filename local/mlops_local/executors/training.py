@@ -167,9 +167,7 @@ def train(
             return job.stopped_at_max_runtime()
         if ending == "failed":
             return job.failed(job.last_error, with_metrics=True)
-        if ending == "stop-request":
-            return job.finish(stopped_early=False, spot=spot, stopped=True)
-        return job.finish(stopped_early=ending == "early-stop", spot=spot)
+        return job.finish(ending, spot=spot)
 
 
 class _TrainingJob:
@@ -278,12 +276,13 @@ class _TrainingJob:
         self.transitions.enter("Starting", "Launching requested ML instances")
         self.transitions.enter("Downloading", "Downloading input data")
 
-    def finish(self, *, stopped_early: bool, spot: bool, stopped: bool = False) -> TrainingRun:
+    def finish(self, ending: str, *, spot: bool) -> TrainingRun:
         """Upload the model and report the job as Completed, or Stopped (by early stopping, or by a
         stop request: what the script saved after its SIGTERM is the model, as on SageMaker)."""
         self.transitions.enter("Uploading", "Uploading generated training model")
         artifacts = _upload_outputs(self.request, self.ctx, self.layout)
-        status: JobStatus = "Stopped" if stopped_early or stopped else "Completed"
+        stopped_early = ending == "early-stop"
+        status: JobStatus = "Stopped" if ending in ("early-stop", "stop-request") else "Completed"
         self.transitions.enter(status, f"Training job {status.lower()}")
         describe = self._describe(status)
         describe["ModelArtifacts"] = {"S3ModelArtifacts": artifacts}
