@@ -291,7 +291,9 @@ def test_a_failing_script_leaves_its_error_in_the_failure_file_and_the_toolkit_e
     # (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html).
     reason = failure[:1024]
     assert reason.startswith("ExecuteUserScriptError:\nExitCode 1\nErrorMessage ")
-    assert "ValueError: invalid hyperparameters: dropout must be in [0, 1)" in reason
+    # The toolkit reads stderr in chunks as they arrive and joins fragments with "\n ": the exception's
+    # type and its message, written one after the other, may arrive in two reads and stand apart.
+    assert re.search(r"ValueError[\s:]*invalid hyperparameters: dropout must be in \[0, 1\)", reason)
     assert re.search(r'\nCommand ".*train\.py .*--dropout 1\.5', reason)
     # The on-demand fallback reads it as the job's own failure, not a capacity error.
     assert failure_kind("AlgorithmError: " + reason) == "own"
